@@ -1,0 +1,15 @@
+//! Types and codecs shared by the enclave, the parent and clients.
+//!
+//! Everything here is sans-I/O: no sockets, no async, no global state, so a client can embed it.
+//! - [`frame`]: the length-prefixed framing of the enclave socket.
+//! - [`protocol`]: the versioned CBOR request/response messages carried in those frames.
+//! - [`receipt`]: the deterministic CBOR receipt that describes every signing result.
+//! - [`attestation`]: the Nitro attestation document model and its verifier.
+//! - [`encoding`]: the hex and base64url forms used in JSON.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod attestation;
+pub mod encoding;
+pub mod frame;
+pub mod protocol;
+pub mod receipt;

@@ -1,0 +1,245 @@
+//! The socket between parent and enclave: `vsock:CID:PORT` on Nitro hosts, `unix:PATH` on a laptop
+//! and in CI. Both carry the same length-prefixed frames (`signer_common::frame`).
+//!
+//! This is the only async code shared by the enclave and the parent; the framing rules themselves
+//! live in `signer-common` so they stay sans-I/O.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::task::{Context, Poll};
+
+use signer_common::frame::{self, FrameError, HEADER_LEN};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{UnixListener, UnixStream};
+use tokio_vsock::{VsockAddr, VsockListener, VsockStream};
+
+/// Where the enclave listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnclaveAddr {
+    /// A Unix-domain socket (local runs and tests).
+    Unix(PathBuf),
+    /// A vsock address (Nitro: the enclave's CID and port).
+    Vsock {
+        /// Context id: the enclave's CID for the parent, `VMADDR_CID_ANY` (u32::MAX) to listen.
+        cid: u32,
+        /// Port.
+        port: u32,
+    },
+}
+
+/// An address that is not `unix:PATH` or `vsock:CID:PORT`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid enclave address `{0}`: expected unix:PATH or vsock:CID:PORT")]
+pub struct AddrParseError(String);
+
+impl FromStr for EnclaveAddr {
+    type Err = AddrParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || AddrParseError(s.to_owned());
+        if let Some(path) = s.strip_prefix("unix:") {
+            if path.is_empty() {
+                return Err(err());
+            }
+            return Ok(EnclaveAddr::Unix(PathBuf::from(path)));
+        }
+        if let Some(rest) = s.strip_prefix("vsock:") {
+            let (cid, port) = rest.split_once(':').ok_or_else(err)?;
+            let cid = if cid == "any" { u32::MAX } else { cid.parse().map_err(|_| err())? };
+            return Ok(EnclaveAddr::Vsock { cid, port: port.parse().map_err(|_| err())? });
+        }
+        Err(err())
+    }
+}
+
+impl fmt::Display for EnclaveAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EnclaveAddr::Unix(path) => write!(f, "unix:{}", path.display()),
+            EnclaveAddr::Vsock { cid, port } => write!(f, "vsock:{cid}:{port}"),
+        }
+    }
+}
+
+/// A listening socket of either kind.
+#[derive(Debug)]
+pub enum Listener {
+    /// Unix-domain socket.
+    Unix(UnixListener),
+    /// vsock.
+    Vsock(VsockListener),
+}
+
+impl Listener {
+    /// Binds `addr`. A stale Unix socket file left by a previous run is replaced.
+    pub fn bind(addr: &EnclaveAddr) -> io::Result<Listener> {
+        match addr {
+            EnclaveAddr::Unix(path) => {
+                if path.exists() {
+                    std::fs::remove_file(path)?;
+                }
+                Ok(Listener::Unix(UnixListener::bind(path)?))
+            }
+            EnclaveAddr::Vsock { cid, port } => {
+                Ok(Listener::Vsock(VsockListener::bind(VsockAddr::new(*cid, *port))?))
+            }
+        }
+    }
+
+    /// Waits for the next connection.
+    pub async fn accept(&mut self) -> io::Result<Stream> {
+        match self {
+            Listener::Unix(l) => Ok(Stream::Unix(l.accept().await?.0)),
+            Listener::Vsock(l) => Ok(Stream::Vsock(l.accept().await?.0)),
+        }
+    }
+}
+
+/// Connects to the enclave at `addr`.
+pub async fn connect(addr: &EnclaveAddr) -> io::Result<Stream> {
+    match addr {
+        EnclaveAddr::Unix(path) => Ok(Stream::Unix(UnixStream::connect(path).await?)),
+        EnclaveAddr::Vsock { cid, port } => {
+            Ok(Stream::Vsock(VsockStream::connect(VsockAddr::new(*cid, *port)).await?))
+        }
+    }
+}
+
+/// A connected socket of either kind.
+#[derive(Debug)]
+pub enum Stream {
+    /// Unix-domain socket.
+    Unix(UnixStream),
+    /// vsock.
+    Vsock(VsockStream),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Vsock(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Vsock(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Unix(s) => Pin::new(s).poll_flush(cx),
+            Stream::Vsock(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Vsock(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Why a frame could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameIoError {
+    /// The socket failed or closed in the middle of a frame.
+    #[error("socket: {0}")]
+    Io(#[from] io::Error),
+    /// The peer announced an invalid frame; the connection must be dropped.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+}
+
+/// Reads one frame body. `Ok(None)` when the peer closed the connection between frames.
+///
+/// The length is checked before the body buffer is allocated.
+pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> Result<Option<Vec<u8>>, FrameIoError> {
+    let mut header = [0u8; HEADER_LEN];
+    let mut filled = 0;
+    while filled < HEADER_LEN {
+        let n = reader.read(&mut header[filled..]).await?;
+        if n == 0 {
+            if filled == 0 {
+                return Ok(None);
+            }
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
+        }
+        filled += n;
+    }
+    let len = frame::body_len(header)?;
+    let mut body = vec![0u8; len];
+    reader.read_exact(&mut body).await?;
+    Ok(Some(body))
+}
+
+/// Writes one frame (header and body in one write).
+pub async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, body: &[u8]) -> Result<(), FrameIoError> {
+    let bytes = frame::encode(body)?;
+    writer.write_all(&bytes).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_addresses() {
+        let unix: EnclaveAddr = "unix:/tmp/enclave.sock".parse().unwrap();
+        assert_eq!(unix, EnclaveAddr::Unix("/tmp/enclave.sock".into()));
+        assert_eq!(unix.to_string(), "unix:/tmp/enclave.sock");
+        let vsock: EnclaveAddr = "vsock:16:5000".parse().unwrap();
+        assert_eq!(vsock, EnclaveAddr::Vsock { cid: 16, port: 5000 });
+        assert_eq!(vsock.to_string(), "vsock:16:5000");
+        assert_eq!("vsock:any:5000".parse::<EnclaveAddr>().unwrap(), EnclaveAddr::Vsock { cid: u32::MAX, port: 5000 });
+        for bad in ["", "unix:", "vsock:16", "vsock:x:1", "vsock:1:99999999999", "tcp:1.2.3.4:5"] {
+            assert!(bad.parse::<EnclaveAddr>().is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn frames_cross_a_unix_socket_and_oversized_ones_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let addr = EnclaveAddr::Unix(dir.path().join("s.sock"));
+        let mut listener = Listener::bind(&addr).unwrap();
+        let client = tokio::spawn({
+            let addr = addr.clone();
+            async move {
+                let mut s = connect(&addr).await.unwrap();
+                write_frame(&mut s, b"hello").await.unwrap();
+                // A header announcing more than the limit, with no body behind it.
+                s.write_all(&((frame::MAX_FRAME_LEN as u32) + 1).to_be_bytes()).await.unwrap();
+            }
+        });
+        let mut server = listener.accept().await.unwrap();
+        assert_eq!(read_frame(&mut server).await.unwrap(), Some(b"hello".to_vec()));
+        assert!(matches!(read_frame(&mut server).await, Err(FrameIoError::Frame(FrameError::TooLarge(_)))));
+        client.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn clean_close_between_frames_is_none_and_mid_frame_is_an_error() {
+        let (mut a, mut b) = tokio::io::duplex(64);
+        write_frame(&mut a, b"x").await.unwrap();
+        drop(a);
+        assert_eq!(read_frame(&mut b).await.unwrap(), Some(b"x".to_vec()));
+        assert_eq!(read_frame(&mut b).await.unwrap(), None);
+
+        let (mut a, mut b) = tokio::io::duplex(64);
+        a.write_all(&[0, 0]).await.unwrap();
+        drop(a);
+        assert!(matches!(read_frame(&mut b).await, Err(FrameIoError::Io(_))));
+    }
+}
