@@ -49,7 +49,7 @@ pub fn from_b64(text: &str) -> Result<Vec<u8>, DecodeError> {
         .decode(unpadded)
         .or_else(|_| {
             let mut padded = unpadded.to_owned();
-            while padded.len() % 4 != 0 {
+            while !padded.len().is_multiple_of(4) {
                 padded.push('=');
             }
             STANDARD.decode(padded)

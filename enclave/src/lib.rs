@@ -1,0 +1,16 @@
+//! The enclave: unseals wallet keys, signs, and attests, behind an NSM provider.
+//!
+//! - [`core`]: the sans-I/O request handler ([`core::EnclaveCore`]).
+//! - [`server`]: the socket shell around it.
+//! - [`nsm`]: the Nitro Secure Module behind a trait, with the real driver (feature `nitro`) and
+//!   a mock that signs real COSE documents with a local test PKI.
+//! - [`keys`], [`seal`], [`wallet`]: the master key and its derivations, sealed wallets, and
+//!   per-curve keys.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod core;
+pub mod keys;
+pub mod nsm;
+pub mod seal;
+pub mod server;
+pub mod wallet;

@@ -1,0 +1,142 @@
+//! `signer-enclave`: the enclave binary. Inside a Nitro Enclave it listens on vsock with the real
+//! NSM; on a laptop or in CI it listens on a Unix socket with the mock NSM.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, ValueEnum};
+use signer_enclave::core::{EnclaveCore, system_clock};
+use signer_enclave::keys::MasterKey;
+use signer_enclave::nsm::Nsm;
+use signer_transport::{EnclaveAddr, Listener};
+use tracing::{error, info, warn};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum NsmKind {
+    /// The local mock NSM (a test PKI under --state-dir).
+    Mock,
+    /// The real Nitro Secure Module (/dev/nsm); needs the `nitro` feature.
+    Nitro,
+}
+
+/// The enclave: unseals wallet keys, signs, and attests.
+#[derive(Debug, Parser)]
+#[command(name = "signer-enclave", version)]
+struct Args {
+    /// Where to listen: vsock:CID:PORT (vsock:any:5000 inside an enclave) or unix:PATH.
+    #[arg(long)]
+    listen: EnclaveAddr,
+    /// Which NSM to use.
+    #[arg(long, value_enum)]
+    nsm: NsmKind,
+    /// Directory for the mock NSM's PKI and the dev master key.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// DEV ONLY: take the master key from STATE_DIR/dev-master.key, created on first start.
+    #[arg(long)]
+    dev_master_key: bool,
+    /// Exit when standard input closes (the parent that started this process has died).
+    #[arg(long)]
+    exit_with_stdin: bool,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            error!("{message}");
+            eprintln!("signer-enclave: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_nsm(args: &Args) -> Result<Arc<dyn Nsm>, String> {
+    match args.nsm {
+        NsmKind::Mock => {
+            let dir = args.state_dir.as_ref().ok_or("--nsm mock needs --state-dir")?;
+            let exe = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
+            let image = std::fs::read(&exe).map_err(|e| format!("cannot read own executable: {e}"))?;
+            let nsm = signer_enclave::nsm::mock::MockNsm::open(&dir.join("mock-nsm"), &image)
+                .map_err(|e| format!("mock NSM: {e}"))?;
+            warn!("MOCK NSM: attestation documents chain to a local test root, not to AWS");
+            Ok(Arc::new(nsm))
+        }
+        #[cfg(feature = "nitro")]
+        NsmKind::Nitro => Ok(Arc::new(signer_enclave::nsm::nitro::NitroNsm::open().map_err(|e| format!("NSM: {e}"))?)),
+        #[cfg(not(feature = "nitro"))]
+        NsmKind::Nitro => Err("this build has no real NSM driver; rebuild with --features nitro".into()),
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let nsm = open_nsm(&args)?;
+    let master = if args.dev_master_key {
+        let dir = args.state_dir.as_ref().ok_or("--dev-master-key needs --state-dir")?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        warn!("DEV MODE: the master key is a plain file on disk; anyone who can read it can unseal every wallet");
+        Some(MasterKey::load_or_create_dev(&dir.join("dev-master.key")).map_err(|e| format!("dev master key: {e}"))?)
+    } else {
+        warn!("no master key: the enclave answers NotReady until one is provisioned");
+        None
+    };
+    let core = Arc::new(EnclaveCore::new(nsm.clone(), master, system_clock()));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = Listener::bind(&args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        info!(listen = %args.listen, nsm = nsm.kind(), "signer-enclave listening");
+        let exit_with_stdin = args.exit_with_stdin;
+        let shutdown = async move {
+            let stdin_closed = async {
+                if exit_with_stdin {
+                    wait_for_stdin_eof().await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                () = stdin_closed => info!("standard input closed"),
+                _ = tokio::signal::ctrl_c() => info!("interrupted"),
+                () = terminated() => info!("terminated"),
+            }
+        };
+        signer_enclave::server::serve(listener, core, shutdown).await;
+        if let EnclaveAddr::Unix(path) = &args.listen {
+            let _ = std::fs::remove_file(path);
+        }
+        Ok(())
+    })
+}
+
+async fn wait_for_stdin_eof() {
+    use tokio::io::AsyncReadExt;
+    let mut stdin = tokio::io::stdin();
+    let mut buf = [0u8; 64];
+    while let Ok(n) = stdin.read(&mut buf).await {
+        if n == 0 {
+            return;
+        }
+    }
+}
+
+async fn terminated() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut s) => {
+            s.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
+}
