@@ -1,0 +1,123 @@
+//! `signer-load`: an end-to-end load tool. Creates one wallet (or uses `--wallet`), then N
+//! threads sign random 32-byte hashes until M requests are done or the duration passes, and
+//! prints throughput and latency percentiles.
+//!
+//! Bounded: at most 1,000,000 requests, 256 threads and one hour; it talks only to the given
+//! URL, and only to a loopback one unless `--allow-remote` is given.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use signer_client::load::{self, LoadConfig, MAX_CONCURRENCY, MAX_REQUESTS};
+use signer_client::{Client, Credentials, Curve};
+
+/// Load generator for the signer's `POST /wallets/{id}/signatures`.
+#[derive(Parser)]
+#[command(name = "signer-load", version, about, long_about = None)]
+struct Args {
+    /// dev-credentials.json (url, access token, application).
+    #[arg(long, value_name = "FILE")]
+    credentials: PathBuf,
+    /// The parent's base URL; defaults to the credentials file's url.
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// Threads sending requests, each with its own connection pool.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_CONCURRENCY as u64))]
+    concurrency: u64,
+    /// Requests in total.
+    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u64).range(1..=MAX_REQUESTS))]
+    requests: u64,
+    /// Curve of the wallet to create (ignored with --wallet).
+    #[arg(long, value_name = "CURVE", default_value = "secp256k1")]
+    curve: String,
+    /// Use this existing wallet instead of creating one.
+    #[arg(long, value_name = "ID")]
+    wallet: Option<String>,
+    /// Stop after this many seconds even if requests remain.
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    duration_secs: Option<u64>,
+    /// Allow a URL whose host is not loopback.
+    #[arg(long)]
+    allow_remote: bool,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("signer-load: {}", signer_client::cli::clap_error_line(&e));
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(report) => {
+            let mut stdout = std::io::stdout().lock();
+            let written = if args.json {
+                writeln!(stdout, "{}", report.to_json())
+            } else {
+                write!(stdout, "{}", report.to_text())
+            };
+            if written.is_err() {
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("signer-load: {}", signer_client::cli::one_line(&message));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<load::LoadReport, String> {
+    let credentials = Credentials::from_file(&args.credentials).map_err(|e| e.to_string())?;
+    let mut client = Client::from_credentials(&credentials);
+    if let Some(url) = &args.url {
+        client = client.with_url(url.clone());
+    }
+    if !args.allow_remote && !load::is_loopback_url(client.url()) {
+        return Err(format!(
+            "{} is not a loopback URL; pass --allow-remote to load a remote parent",
+            client.url()
+        ));
+    }
+    let (wallet_id, curve) = match &args.wallet {
+        Some(id) => {
+            let wallet = client.get_wallet(id).map_err(|e| format!("wallet {id}: {e}"))?;
+            let curve = wallet
+                .curve()
+                .ok_or_else(|| format!("wallet {id} has an unknown curve {:?}", wallet.curve))?;
+            (wallet.id, curve)
+        }
+        None => {
+            let curve: Curve = args
+                .curve
+                .parse()
+                .map_err(|_| format!("--curve must be secp256k1 or ed25519, not {:?}", args.curve))?;
+            let wallet = client
+                .create_wallet(curve, Some("signer-load"), None)
+                .map_err(|e| format!("creating the wallet: {e}"))?;
+            (wallet.id, curve)
+        }
+    };
+    let config = LoadConfig {
+        client,
+        wallet_id,
+        curve,
+        concurrency: usize::try_from(args.concurrency).map_err(|_| "--concurrency is too large")?,
+        requests: args.requests,
+        duration: args.duration_secs.map(Duration::from_secs),
+    };
+    load::run(&config)
+}

@@ -1,0 +1,260 @@
+//! Argument parsing and JSON rendering shared by the `signer` binary (and usable by others).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value, json};
+use signer_common::attestation::{AttestationDoc, TrustedRoot};
+use signer_common::encoding::{from_b64, from_hex_lenient, to_hex0x};
+use signer_common::protocol::MAX_NONCE_LEN;
+
+use crate::verify::VerifiedResult;
+
+/// The largest file read for a `pem:`/`der:` root, a document or a `@FILE` argument.
+const MAX_INPUT_FILE_LEN: u64 = 1024 * 1024;
+
+/// Reads a small file, refusing anything larger than 1 MiB.
+pub fn read_small_file(path: &Path) -> Result<Vec<u8>, String> {
+    let len = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?.len();
+    if len > MAX_INPUT_FILE_LEN {
+        return Err(format!("{} is larger than {MAX_INPUT_FILE_LEN} bytes", path.display()));
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Parses `--root`: `aws` (the pinned AWS Nitro Root-G1), `pem:FILE` or `der:FILE`.
+pub fn parse_root(spec: &str) -> Result<TrustedRoot, String> {
+    if spec == "aws" {
+        return Ok(TrustedRoot::aws_nitro_root_g1());
+    }
+    if let Some(path) = spec.strip_prefix("pem:") {
+        let bytes = read_small_file(Path::new(path))?;
+        let text = String::from_utf8(bytes).map_err(|_| format!("{path} is not PEM text"))?;
+        return TrustedRoot::from_pem(&text).map_err(|e| format!("{path}: {e}"));
+    }
+    if let Some(path) = spec.strip_prefix("der:") {
+        let bytes = read_small_file(Path::new(path))?;
+        return TrustedRoot::from_der(bytes).map_err(|e| format!("{path}: {e}"));
+    }
+    Err(format!("--root must be aws, pem:FILE or der:FILE, not {spec:?}"))
+}
+
+/// Parses hex with or without `0x`.
+pub fn parse_hex(what: &str, text: &str) -> Result<Vec<u8>, String> {
+    from_hex_lenient(text).map_err(|_| format!("{what} is not hex: {text:?}"))
+}
+
+/// Parses a nonce: hex with or without `0x`, 1 to 64 bytes.
+pub fn parse_nonce(text: &str) -> Result<Vec<u8>, String> {
+    let nonce = parse_hex("--nonce", text)?;
+    if nonce.is_empty() || nonce.len() > MAX_NONCE_LEN {
+        return Err(format!("--nonce must be 1 to {MAX_NONCE_LEN} bytes, not {}", nonce.len()));
+    }
+    Ok(nonce)
+}
+
+/// Parses a 32-byte hash given as hex (with or without `0x`).
+pub fn parse_hash(text: &str) -> Result<[u8; 32], String> {
+    let bytes = parse_hex("--hash", text)?;
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| format!("--hash must be 32 bytes, not {}", bytes.len()))
+}
+
+/// Parses one `--pcr N=HEX` (N from 0 to 31).
+pub fn parse_pcr(text: &str) -> Result<(u8, Vec<u8>), String> {
+    let (index, value) = text.split_once('=').ok_or_else(|| format!("--pcr must be N=HEX, not {text:?}"))?;
+    let index: u8 = index
+        .trim()
+        .parse()
+        .ok()
+        .filter(|i| *i < 32)
+        .ok_or_else(|| format!("--pcr index must be 0 to 31, not {index:?}"))?;
+    let value = parse_hex("--pcr value", value)?;
+    if value.is_empty() {
+        return Err(format!("--pcr {index} has an empty value"));
+    }
+    Ok((index, value))
+}
+
+/// Parses every `--pcr`, refusing an index given twice with different values.
+pub fn parse_pcrs(args: &[String]) -> Result<BTreeMap<u8, Vec<u8>>, String> {
+    let mut pcrs = BTreeMap::new();
+    for arg in args {
+        let (index, value) = parse_pcr(arg)?;
+        if let Some(previous) = pcrs.insert(index, value.clone())
+            && previous != value
+        {
+            return Err(format!("--pcr {index} is given twice with different values"));
+        }
+    }
+    Ok(pcrs)
+}
+
+/// A base64/base64url argument, or `@FILE` to read the text from a file.
+pub fn parse_b64_arg(what: &str, text: &str) -> Result<Vec<u8>, String> {
+    let owned;
+    let text = match text.strip_prefix('@') {
+        Some(path) => {
+            let bytes = read_small_file(Path::new(path))?;
+            owned = String::from_utf8(bytes).map_err(|_| format!("{path} is not text"))?;
+            owned.as_str()
+        }
+        None => text,
+    };
+    let bytes = from_b64(text).map_err(|_| format!("{what} is not base64url"))?;
+    if bytes.is_empty() {
+        return Err(format!("{what} is empty"));
+    }
+    Ok(bytes)
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn now_unix_seconds() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// `{ "0": "0x..", ... }`.
+pub fn pcrs_json(pcrs: &BTreeMap<u8, Vec<u8>>) -> Value {
+    Value::Object(pcrs.iter().map(|(i, v)| (i.to_string(), Value::String(to_hex0x(v)))).collect())
+}
+
+fn opt_hex(bytes: Option<&[u8]>) -> Value {
+    bytes.map_or(Value::Null, |b| Value::String(to_hex0x(b)))
+}
+
+/// The output of `signer attestation verify`: `{ valid: true, moduleId, timestamp, digest,
+/// pcrs, userData, nonce, publicKey }`, binary values as `0x`-hex or null.
+pub fn document_json(doc: &AttestationDoc) -> Value {
+    json!({
+        "valid": true,
+        "moduleId": doc.module_id,
+        "timestamp": doc.timestamp,
+        "digest": doc.digest,
+        "pcrs": pcrs_json(&doc.pcrs),
+        "userData": opt_hex(doc.user_data.as_deref()),
+        "nonce": opt_hex(doc.nonce.as_deref()),
+        "publicKey": opt_hex(doc.public_key.as_deref()),
+    })
+}
+
+/// The output of `signer receipt verify`: `{ valid: true, kind, walletId, curve, publicKey,
+/// payloadSha256, signature, requestId, time, moduleId, pcrs }` plus `payload`, `nonce` and the
+/// document's `timestamp`.
+pub fn verified_result_json(result: &VerifiedResult) -> Value {
+    let r = &result.receipt;
+    let d = &result.document;
+    json!({
+        "valid": true,
+        "kind": r.kind.as_str(),
+        "walletId": r.wallet_id,
+        "curve": r.curve.as_str(),
+        "publicKey": to_hex0x(&r.public_key),
+        "payloadSha256": opt_hex(r.payload_sha256.as_ref().map(|d| d.as_slice())),
+        "payload": opt_hex(r.payload.as_deref()),
+        "signature": opt_hex(r.signature.as_deref()),
+        "requestId": r.request_id,
+        "time": r.time,
+        "moduleId": d.module_id,
+        "timestamp": d.timestamp,
+        "nonce": opt_hex(d.nonce.as_deref()),
+        "pcrs": pcrs_json(&d.pcrs),
+    })
+}
+
+/// `value` (a JSON object) with `key` set; other values are wrapped as `{ "result": value }`.
+pub fn with_field(value: Value, key: &str, field: Value) -> Value {
+    let mut map = match value {
+        Value::Object(map) => map,
+        other => {
+            let mut map = Map::new();
+            map.insert("result".into(), other);
+            map
+        }
+    };
+    map.insert(key.into(), field);
+    Value::Object(map)
+}
+
+/// A clap usage error as one line: its first paragraph, without the `error: ` prefix.
+pub fn clap_error_line(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let paragraph: Vec<&str> = rendered
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let line = paragraph.join(" ");
+    let line = line.trim_start_matches("error: ");
+    if line.is_empty() { "invalid arguments".to_owned() } else { line.to_owned() }
+}
+
+/// An error message on one line (newlines and runs of spaces collapsed).
+pub fn one_line(message: &str) -> String {
+    crate::client::one_line(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_pcrs() {
+        assert_eq!(parse_pcr("0=0xab").unwrap(), (0, vec![0xab]));
+        assert_eq!(parse_pcr("16=AB01").unwrap(), (16, vec![0xab, 0x01]));
+        assert!(parse_pcr("32=ab").is_err());
+        assert!(parse_pcr("x=ab").is_err());
+        assert!(parse_pcr("1=").is_err());
+        assert!(parse_pcr("1=xyz").is_err());
+        assert!(parse_pcr("ab").is_err());
+        let pcrs = parse_pcrs(&["1=aa".into(), "1=0xaa".into(), "2=bb".into()]).unwrap();
+        assert_eq!(pcrs.len(), 2);
+        assert!(parse_pcrs(&["1=aa".into(), "1=bb".into()]).is_err());
+    }
+
+    #[test]
+    fn parses_hashes_nonces_and_roots() {
+        assert_eq!(parse_hash(&format!("0x{}", "11".repeat(32))).unwrap(), [0x11; 32]);
+        assert!(parse_hash("0x1122").is_err());
+        assert_eq!(parse_nonce("0102").unwrap(), vec![1, 2]);
+        assert!(parse_nonce("").is_err());
+        assert!(parse_nonce(&"00".repeat(65)).is_err());
+        assert_eq!(parse_root("aws").unwrap(), TrustedRoot::aws_nitro_root_g1());
+        assert!(parse_root("gcp").is_err());
+        assert!(parse_root("pem:/nonexistent/root.pem").is_err());
+        let dir = std::env::temp_dir().join(format!("signer-cli-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pem = dir.join("root.pem");
+        std::fs::write(&pem, TrustedRoot::aws_nitro_root_g1().to_pem()).unwrap();
+        let root = parse_root(&format!("pem:{}", pem.display())).unwrap();
+        assert_eq!(root, TrustedRoot::aws_nitro_root_g1());
+        let b64 = dir.join("receipt.b64");
+        std::fs::write(&b64, "AQID\n").unwrap();
+        assert_eq!(parse_b64_arg("--receipt", &format!("@{}", b64.display())).unwrap(), vec![1, 2, 3]);
+        assert_eq!(parse_b64_arg("--receipt", "AQID").unwrap(), vec![1, 2, 3]);
+        assert!(parse_b64_arg("--receipt", "").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn renders_documents() {
+        let doc = AttestationDoc {
+            module_id: "i-1-enc1".into(),
+            digest: "SHA384".into(),
+            timestamp: 5,
+            pcrs: BTreeMap::from([(0, vec![1]), (16, vec![2])]),
+            certificate: vec![],
+            cabundle: vec![],
+            public_key: None,
+            user_data: Some(vec![0xaa]),
+            nonce: None,
+        };
+        let json = document_json(&doc);
+        assert_eq!(json["valid"], true);
+        assert_eq!(json["pcrs"]["16"], "0x02");
+        assert_eq!(json["userData"], "0xaa");
+        assert_eq!(json["nonce"], Value::Null);
+        assert_eq!(with_field(json!({"a": 1}), "verified", json!(false)), json!({"a": 1, "verified": false}));
+    }
+}

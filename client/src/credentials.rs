@@ -1,0 +1,132 @@
+//! `dev-credentials.json`: what `signer-parent dev` writes and `signer --credentials` reads.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ClientError;
+
+/// The largest credentials file read (it is a few hundred bytes in practice).
+const MAX_CREDENTIALS_FILE_LEN: u64 = 1024 * 1024;
+
+/// A string that never shows in `Debug` or `Display` output (private keys, tokens).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// True when the secret is the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The user's local credential (a key pair). Not used yet: user-action signing is a later
+/// addition; today the parent accepts the access token alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalCredential {
+    /// `Key` (a key pair held in the file).
+    pub kind: String,
+    /// The credential id (base64url).
+    pub cred_id: String,
+    /// `ES256`, `EdDSA` or `ES256K`.
+    pub algorithm: String,
+    /// PKCS#8 PEM of the private key; redacted in `Debug`.
+    pub private_key_pem: Secret,
+}
+
+/// The fields of `dev-credentials.json` (more may be present; they are ignored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Credentials {
+    /// The parent's base URL, e.g. `http://127.0.0.1:8080`.
+    pub url: String,
+    /// The organisation.
+    pub org_id: String,
+    /// The user.
+    pub user_id: String,
+    /// The user's name.
+    pub username: String,
+    /// The API access token (JWT); redacted in `Debug`.
+    pub access_token: Secret,
+    /// The default application.
+    pub app_id: String,
+    /// The application's expected origin.
+    pub origin: String,
+    /// The user's key credential.
+    pub credential: LocalCredential,
+}
+
+impl Credentials {
+    /// Parses the JSON text of a credentials file.
+    pub fn from_json(text: &str) -> Result<Credentials, ClientError> {
+        serde_json::from_str(text)
+            .map_err(|e| ClientError::Credentials(format!("invalid credentials file: {e}")))
+    }
+
+    /// Reads and parses a credentials file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Credentials, ClientError> {
+        let path = path.as_ref();
+        let read_error =
+            |e: std::io::Error| ClientError::Credentials(format!("cannot read {}: {e}", path.display()));
+        let len = std::fs::metadata(path).map_err(read_error)?.len();
+        if len > MAX_CREDENTIALS_FILE_LEN {
+            return Err(ClientError::Credentials(format!(
+                "{} is larger than {MAX_CREDENTIALS_FILE_LEN} bytes",
+                path.display()
+            )));
+        }
+        let text = std::fs::read_to_string(path).map_err(read_error)?;
+        Credentials::from_json(&text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"{
+        "url": "http://127.0.0.1:8080", "orgId": "or-1", "userId": "us-1", "username": "admin",
+        "accessToken": "eyJ.secret.token", "appId": "ap-1", "origin": "http://localhost:8080",
+        "credential": { "kind": "Key", "credId": "Y3JlZA", "algorithm": "ES256",
+                        "privateKeyPem": "-----BEGIN PRIVATE KEY-----\nSECRETKEY\n-----END PRIVATE KEY-----\n" },
+        "extra": 1
+    }"#;
+
+    #[test]
+    fn parses_and_redacts_secrets() {
+        let creds = Credentials::from_json(SAMPLE).unwrap();
+        assert_eq!(creds.url, "http://127.0.0.1:8080");
+        assert_eq!(creds.credential.algorithm, "ES256");
+        assert_eq!(creds.access_token.expose(), "eyJ.secret.token");
+        let debug = format!("{creds:?}");
+        assert!(!debug.contains("SECRETKEY"), "{debug}");
+        assert!(!debug.contains("secret.token"), "{debug}");
+        assert!(debug.contains("redacted"));
+    }
+
+    #[test]
+    fn refuses_incomplete_files() {
+        let err = Credentials::from_json(r#"{"url":"http://x"}"#).unwrap_err();
+        assert!(matches!(err, ClientError::Credentials(_)));
+        assert!(!err.to_string().contains('\n'));
+    }
+}

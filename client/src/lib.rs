@@ -1,0 +1,30 @@
+//! Rust SDK for the enclave-isolated signer, and the library behind the `signer` and
+//! `signer-load` command-line tools.
+//!
+//! - [`Client`]: a blocking client for the parent's HTTP API (plain HTTP only for now: this
+//!   build has no TLS, see [`client`]).
+//! - [`verify_signing_result`]: end-to-end verification of a signing result (attestation
+//!   document, its binding to the receipt, the receipt's signature, the expected wallet). The
+//!   parent is untrusted; only what this verifies can be relied on.
+//! - [`credentials`]: the `dev-credentials.json` file.
+//! - [`cli`]: argument parsing and JSON rendering shared by the binaries.
+//! - [`load`]: the load generator behind `signer-load`.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod cli;
+pub mod client;
+pub mod credentials;
+pub mod load;
+pub mod verify;
+
+pub use client::{
+    Client, ClientError, EnclaveAttestation, SignatureParts, SignatureResult, Wallet, WalletList,
+};
+pub use credentials::{Credentials, LocalCredential, Secret};
+pub use signer_common::attestation::{AttestationDoc, TrustedRoot};
+pub use signer_common::protocol::Curve;
+pub use signer_common::receipt::{Receipt, ReceiptKind};
+pub use verify::{
+    ResultExpectations, SignatureError, VerifiedResult, VerifyResultError, check_receipt_expectations,
+    verify_receipt_bytes, verify_receipt_signature, verify_signing_result,
+};

@@ -1,0 +1,520 @@
+//! The `signer` and `signer-load` binaries, against the loopback stub and real AWS documents.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use signer_common::encoding::to_b64url;
+use signer_common::protocol::Curve;
+use signer_common::receipt::ReceiptKind;
+use support::{MockNsm, StubParent, Tamper, WalletKey, pcrs};
+
+fn signer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_signer")).args(args).output().unwrap()
+}
+
+/// Runs a command that must succeed with one JSON object on stdout.
+fn ok_json(output: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(stdout.trim().lines().count(), 1, "{stdout}");
+    serde_json::from_str(stdout.trim()).unwrap()
+}
+
+/// A command that must fail with one line on stderr and nothing on stdout; answers the line.
+fn failure(output: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(!output.status.success(), "unexpected success: {}", String::from_utf8_lossy(&output.stdout));
+    assert!(output.stdout.is_empty(), "{}", String::from_utf8_lossy(&output.stdout));
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    stderr
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn pem_arg(file: &Path) -> String {
+    format!("pem:{}", file.display())
+}
+
+#[test]
+fn wallet_create_and_sign_with_and_without_verification() {
+    let stub = StubParent::start(Tamper::None);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = stub.credentials_file(dir.path());
+    let root = pem_arg(&stub.root_file(dir.path()));
+
+    // The exact form of the command-line contract.
+    let out = signer(&[
+        "--url",
+        &stub.url,
+        "--credentials",
+        path(&creds),
+        "wallet",
+        "create",
+        "--curve",
+        "secp256k1",
+        "--json",
+    ]);
+    let wallet = ok_json(&out);
+    assert_eq!(wallet["verified"], false);
+    assert_eq!(wallet["curve"], "secp256k1");
+    let id = wallet["id"].as_str().unwrap().to_owned();
+
+    // url from the credentials file; global options after the subcommand; verified.
+    let pcr0 = format!("0={}", hex::encode(&pcrs()[&0]));
+    let out = signer(&[
+        "wallet",
+        "create",
+        "--curve",
+        "ed25519",
+        "--name",
+        "n1",
+        "--nonce",
+        "0xabcd",
+        "--root",
+        &root,
+        "--pcr",
+        &pcr0,
+        "--credentials",
+        path(&creds),
+        "--json",
+    ]);
+    let ed = ok_json(&out);
+    assert_eq!(ed["verified"], true);
+    assert_eq!(ed["name"], "n1");
+    assert!(ed["receipt"].is_string() && ed["attestation"].is_string());
+    assert_eq!(stub.requests().last().unwrap().header("x-request-nonce"), Some("abcd"));
+
+    let hash = format!("0x{}", "ab".repeat(32));
+    let out = signer(&[
+        "--credentials",
+        path(&creds),
+        "wallet",
+        "sign",
+        "--wallet",
+        &id,
+        "--hash",
+        &hash,
+        "--root",
+        &root,
+        "--json",
+    ]);
+    let signed = ok_json(&out);
+    assert_eq!(signed["verified"], true);
+    assert_eq!(signed["status"], "Signed");
+    assert_eq!(signed["walletId"], id.as_str());
+    assert_eq!(signed["signature"]["encoded"].as_str().unwrap().len(), 2 + 130);
+
+    let ed_id = ed["id"].as_str().unwrap();
+    let out = signer(&[
+        "--credentials",
+        path(&creds),
+        "wallet",
+        "sign",
+        "--wallet",
+        ed_id,
+        "--message",
+        "68656c6c6f",
+        "--nonce",
+        "01",
+        "--root",
+        &root,
+        "--json",
+    ]);
+    assert_eq!(ok_json(&out)["verified"], true);
+
+    // The receipt from `wallet sign` verifies on its own with `receipt verify`.
+    let out = signer(&[
+        "receipt",
+        "verify",
+        "--receipt",
+        signed["receipt"].as_str().unwrap(),
+        "--attestation",
+        signed["attestation"].as_str().unwrap(),
+        "--root",
+        &root,
+        "--wallet",
+        &id,
+        "--json",
+    ]);
+    let verified = ok_json(&out);
+    assert_eq!(verified["valid"], true);
+    assert_eq!(verified["kind"], "Hash");
+    assert_eq!(verified["walletId"], id.as_str());
+    assert_eq!(verified["curve"], "secp256k1");
+    assert_eq!(verified["publicKey"], wallet["publicKey"]);
+    assert_eq!(verified["signature"], signed["signature"]["encoded"]);
+    assert_eq!(verified["payload"], hash.as_str());
+    assert_eq!(verified["moduleId"], "i-mock-enc0");
+    assert_eq!(verified["pcrs"]["2"], format!("0x{}", hex::encode(&pcrs()[&2])));
+    for key in ["payloadSha256", "requestId", "time"] {
+        assert!(!verified[key].is_null(), "{key}");
+    }
+
+    // get, list, and the text forms.
+    let out = signer(&["--credentials", path(&creds), "wallet", "get", "--wallet", &id, "--json"]);
+    assert_eq!(ok_json(&out)["id"], id.as_str());
+    let out = signer(&["--credentials", path(&creds), "wallet", "list", "--json"]);
+    assert_eq!(ok_json(&out)["items"].as_array().unwrap().len(), 2);
+    let out = signer(&["--credentials", path(&creds), "wallet", "list"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    let out = signer(&["--credentials", path(&creds), "wallet", "sign", "--wallet", &id, "--hash", &hash]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not verified"));
+
+    // Failures: API error, bad input, missing credentials, usage errors.
+    let err =
+        failure(&signer(&["--credentials", path(&creds), "wallet", "get", "--wallet", "wa-none", "--json"]));
+    assert!(err.contains("404") && err.contains("not_found"), "{err}");
+    let err = failure(&signer(&[
+        "--credentials",
+        path(&creds),
+        "wallet",
+        "sign",
+        "--wallet",
+        &id,
+        "--hash",
+        "0x12",
+        "--json",
+    ]));
+    assert!(err.contains("32 bytes"), "{err}");
+    failure(&signer(&[
+        "--credentials",
+        path(&creds),
+        "wallet",
+        "sign",
+        "--wallet",
+        &id,
+        "--hash",
+        &hash,
+        "--message",
+        "00",
+    ]));
+    failure(&signer(&["--credentials", path(&creds), "wallet", "sign", "--wallet", &id]));
+    failure(&signer(&["wallet", "list", "--json"]));
+    failure(&signer(&["--credentials", path(&creds), "wallet", "create", "--curve", "p256", "--json"]));
+    failure(&signer(&["wallet"]));
+    failure(&signer(&["--bogus"]));
+}
+
+#[test]
+fn lies_from_the_parent_fail_verification() {
+    for tamper in [Tamper::WalletPublicKey, Tamper::SwapHash, Tamper::EncodedSignature] {
+        let stub = StubParent::start(tamper);
+        let dir = tempfile::tempdir().unwrap();
+        let creds = stub.credentials_file(dir.path());
+        let root = pem_arg(&stub.root_file(dir.path()));
+        let created = signer(&[
+            "--credentials",
+            path(&creds),
+            "wallet",
+            "create",
+            "--curve",
+            "secp256k1",
+            "--root",
+            &root,
+            "--json",
+        ]);
+        if tamper == Tamper::WalletPublicKey {
+            let err = failure(&created);
+            assert!(err.contains("does not verify") && err.contains("publicKey"), "{err}");
+            continue;
+        }
+        let id = ok_json(&created)["id"].as_str().unwrap().to_owned();
+        let hash = format!("0x{}", "01".repeat(32));
+        let err = failure(&signer(&[
+            "--credentials",
+            path(&creds),
+            "wallet",
+            "sign",
+            "--wallet",
+            &id,
+            "--hash",
+            &hash,
+            "--root",
+            &root,
+            "--json",
+        ]));
+        assert!(err.contains("step 4"), "{err}");
+        // Without --root the lie goes unnoticed, and the output says so.
+        let out = signer(&[
+            "--credentials",
+            path(&creds),
+            "wallet",
+            "sign",
+            "--wallet",
+            &id,
+            "--hash",
+            &hash,
+            "--json",
+        ]);
+        assert_eq!(ok_json(&out)["verified"], false);
+    }
+    // The real AWS root does not accept the mock chain.
+    let stub = StubParent::start(Tamper::None);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = stub.credentials_file(dir.path());
+    let err = failure(&signer(&[
+        "--credentials",
+        path(&creds),
+        "wallet",
+        "create",
+        "--curve",
+        "ed25519",
+        "--root",
+        "aws",
+        "--json",
+    ]));
+    assert!(err.contains("certificate chain"), "{err}");
+}
+
+#[test]
+fn receipt_verify_refuses_tampering() {
+    let nsm = MockNsm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let root_file = dir.path().join("root.pem");
+    std::fs::write(&root_file, nsm.root().to_pem()).unwrap();
+    let root = pem_arg(&root_file);
+    let key = WalletKey::new(Curve::Ed25519, 3);
+    let receipt = key.signed_receipt("wa-9", ReceiptKind::Message, b"m");
+    let (bytes, doc) = nsm.attest_receipt(&receipt, Some(b"nn"));
+    let (r64, d64) = (to_b64url(&bytes), to_b64url(&doc));
+
+    let verify = |extra: &[&str]| {
+        let mut args =
+            vec!["receipt", "verify", "--receipt", &r64, "--attestation", &d64, "--root", &root, "--json"];
+        args.extend_from_slice(extra);
+        signer(&args)
+    };
+    let pcr1 = format!("1={}", hex::encode(&pcrs()[&1]));
+    let json = ok_json(&verify(&["--nonce", "0x6e6e", "--pcr", &pcr1]));
+    assert_eq!(json["nonce"], "0x6e6e");
+    assert!(failure(&verify(&["--nonce", "6e6f"])).contains("nonce"));
+    assert!(failure(&verify(&["--pcr", "1=00"])).contains("PCR1"));
+    assert!(failure(&verify(&["--wallet", "wa-8"])).contains("walletId"));
+    assert!(failure(&verify(&["--at", "1600000000"])).contains("certificate"));
+    let err =
+        failure(&verify(&["--public-key", &hex::encode(WalletKey::new(Curve::Ed25519, 4).public_key())]));
+    assert!(err.contains("publicKey"), "{err}");
+
+    // Another receipt with this document.
+    let other = to_b64url(&key.signed_receipt("wa-9", ReceiptKind::Message, b"n").to_cbor());
+    let err = failure(&signer(&[
+        "receipt",
+        "verify",
+        "--receipt",
+        &other,
+        "--attestation",
+        &d64,
+        "--root",
+        &root,
+        "--json",
+    ]));
+    assert!(err.contains("user_data"), "{err}");
+    // @FILE arguments and the text form.
+    let rfile = dir.path().join("r.b64");
+    std::fs::write(&rfile, &r64).unwrap();
+    let out = signer(&[
+        "receipt",
+        "verify",
+        "--receipt",
+        &format!("@{}", rfile.display()),
+        "--attestation",
+        &d64,
+        "--root",
+        &root,
+    ]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("valid Message receipt for wallet wa-9"));
+    failure(&signer(&[
+        "receipt",
+        "verify",
+        "--receipt",
+        "!!",
+        "--attestation",
+        &d64,
+        "--root",
+        &root,
+        "--json",
+    ]));
+    failure(&signer(&[
+        "receipt",
+        "verify",
+        "--receipt",
+        &r64,
+        "--attestation",
+        &d64,
+        "--root",
+        "gcp",
+        "--json",
+    ]));
+}
+
+#[test]
+fn attestation_verify_with_mock_documents() {
+    let nsm = MockNsm::new();
+    let dir = tempfile::tempdir().unwrap();
+    let root_file = dir.path().join("root.pem");
+    std::fs::write(&root_file, nsm.root().to_pem()).unwrap();
+    let root = pem_arg(&root_file);
+    let doc = nsm.attest(&[7; 32], Some(b"xyz"));
+    let raw = dir.path().join("doc.cbor");
+    std::fs::write(&raw, &doc).unwrap();
+    let b64 = dir.path().join("doc.b64");
+    std::fs::write(&b64, format!("{}\n", to_b64url(&doc))).unwrap();
+    for file in [&raw, &b64] {
+        let out = signer(&[
+            "attestation",
+            "verify",
+            "--doc",
+            path(file),
+            "--root",
+            &root,
+            "--user-data",
+            &hex::encode([7; 32]),
+            "--nonce",
+            "0x78797a",
+            "--json",
+        ]);
+        let json = ok_json(&out);
+        assert_eq!(json["valid"], true);
+        assert_eq!(json["moduleId"], "i-mock-enc0");
+        assert_eq!(json["digest"], "SHA384");
+        assert_eq!(json["userData"], format!("0x{}", hex::encode([7; 32])));
+        assert_eq!(json["nonce"], "0x78797a");
+        assert_eq!(json["publicKey"], Value::Null);
+        assert!(json["timestamp"].as_u64().unwrap() > 1_700_000_000_000);
+        assert_eq!(json["pcrs"].as_object().unwrap().len(), 3);
+    }
+    let err = failure(&signer(&[
+        "attestation",
+        "verify",
+        "--doc",
+        path(&raw),
+        "--root",
+        &root,
+        "--user-data",
+        "00",
+        "--json",
+    ]));
+    assert!(err.contains("user_data"), "{err}");
+    let err = failure(&signer(&[
+        "attestation",
+        "verify",
+        "--doc",
+        path(&raw),
+        "--root",
+        &root,
+        "--public-key",
+        "00",
+        "--json",
+    ]));
+    assert!(err.contains("public_key"), "{err}");
+    failure(&signer(&["attestation", "verify", "--doc", path(&raw), "--root", "aws", "--json"]));
+    failure(&signer(&["attestation", "verify", "--doc", "/nonexistent", "--root", &root, "--json"]));
+    failure(&signer(&[
+        "attestation",
+        "verify",
+        "--doc",
+        path(&raw),
+        "--root",
+        &root,
+        "--pcr",
+        "40=00",
+        "--json",
+    ]));
+}
+
+fn aws_vectors() -> (PathBuf, Value) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../common/tests/data/nitro");
+    let expected = serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    (dir, expected)
+}
+
+#[test]
+fn attestation_verify_accepts_real_aws_documents_at_their_time() {
+    let (dir, expected) = aws_vectors();
+    for (name, want) in expected.as_object().unwrap() {
+        let file = dir.join(name);
+        let at = want["verify_at_unix_s"].as_u64().unwrap().to_string();
+        let (index, value) = want["pcrs"].as_object().unwrap().iter().next().unwrap();
+        let pcr = format!("{index}={}", value.as_str().unwrap());
+        let out = signer(&[
+            "attestation",
+            "verify",
+            "--doc",
+            path(&file),
+            "--root",
+            "aws",
+            "--at",
+            &at,
+            "--pcr",
+            &pcr,
+            "--json",
+        ]);
+        let json = ok_json(&out);
+        assert_eq!(json["moduleId"], want["module_id"], "{name}");
+        assert_eq!(json["timestamp"], want["timestamp_ms"], "{name}");
+        assert_eq!(json["pcrs"][index], format!("0x{}", value.as_str().unwrap()), "{name}");
+        // Now, years later, the certificates have expired.
+        let err =
+            failure(&signer(&["attestation", "verify", "--doc", path(&file), "--root", "aws", "--json"]));
+        assert!(err.contains("certificate chain"), "{name}: {err}");
+    }
+}
+
+#[test]
+fn load_tool_measures_and_is_bounded() {
+    let stub = StubParent::start(Tamper::None);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = stub.credentials_file(dir.path());
+    let load = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_signer-load")).args(args).output().unwrap();
+    let out = load(&[
+        "--credentials",
+        path(&creds),
+        "--concurrency",
+        "3",
+        "--requests",
+        "20",
+        "--curve",
+        "ed25519",
+        "--json",
+    ]);
+    let json = ok_json(&out);
+    assert_eq!((json["requests"].as_u64(), json["errors"].as_u64()), (Some(20), Some(0)));
+    assert_eq!(json["concurrency"], 3);
+    assert_eq!(json["curve"], "ed25519");
+    assert!(json["throughput"].as_f64().unwrap() > 0.0);
+    assert!(json["p50Ms"].as_f64().unwrap() <= json["p99Ms"].as_f64().unwrap());
+    assert!(json["p99Ms"].as_f64().unwrap() <= json["maxMs"].as_f64().unwrap());
+    let signs = stub.requests().iter().filter(|r| r.path.ends_with("/signatures")).count();
+    assert_eq!(signs, 20);
+    // An existing wallet, text output.
+    let wallet = json["walletId"].as_str().unwrap();
+    let out =
+        load(&["--credentials", path(&creds), "--wallet", wallet, "--concurrency", "1", "--requests", "2"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("req/s"));
+    // Bounds and loopback only.
+    failure(&load(&["--credentials", path(&creds), "--concurrency", "1", "--requests", "0"]));
+    failure(&load(&["--credentials", path(&creds), "--concurrency", "1", "--requests", "1000001"]));
+    failure(&load(&["--credentials", path(&creds), "--concurrency", "1000", "--requests", "1"]));
+    failure(&load(&["--credentials", path(&creds), "--concurrency", "1"]));
+    let err = failure(&load(&[
+        "--credentials",
+        path(&creds),
+        "--url",
+        "http://192.0.2.1:80",
+        "--concurrency",
+        "1",
+        "--requests",
+        "1",
+    ]));
+    assert!(err.contains("loopback"), "{err}");
+}

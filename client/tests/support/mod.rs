@@ -1,0 +1,453 @@
+//! Test support: a throwaway P-384 PKI of the same shape as AWS's (root, intermediate, leaf),
+//! a mock "enclave" that makes real receipts, signatures and COSE_Sign1 attestation documents,
+//! and a tiny HTTP stub of the parent on loopback.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair};
+use ed25519_dalek::Signer as _;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    PKCS_ECDSA_P384_SHA384, date_time_ymd,
+};
+use signer_common::attestation::{AttestationDoc, DIGEST_SHA384, TrustedRoot, cose};
+use signer_common::encoding::{from_hex0x, to_b64url, to_hex0x};
+use signer_common::protocol::Curve;
+use signer_common::receipt::{Receipt, ReceiptKind};
+
+/// Seconds since the epoch, now (every test certificate is valid from 2024 to 2100).
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// The PCRs the mock enclave reports.
+pub fn pcrs() -> BTreeMap<u8, Vec<u8>> {
+    (0u8..3).map(|i| (i, vec![i + 1; 48])).collect()
+}
+
+/// A mock NSM: signs attestation documents with a leaf key chained to its own root.
+pub struct MockNsm {
+    pub root_der: Vec<u8>,
+    pub intermediate_der: Vec<u8>,
+    pub leaf_der: Vec<u8>,
+    leaf_key: EcdsaKeyPair,
+}
+
+fn ca_params(cn: &str) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name.push(DnType::CommonName, cn);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages =
+        vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    p.not_before = date_time_ymd(2024, 1, 1);
+    p.not_after = date_time_ymd(2100, 1, 1);
+    p
+}
+
+impl MockNsm {
+    pub fn new() -> MockNsm {
+        let root_key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).unwrap();
+        let root_params = ca_params("mock.nitro-enclaves root");
+        let root_cert = root_params.self_signed(&root_key).unwrap();
+        let root = Issuer::new(root_params, root_key);
+        let int_key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).unwrap();
+        let int_params = ca_params("mock.nitro-enclaves intermediate");
+        let int_cert = int_params.signed_by(&int_key, &root).unwrap();
+        let intermediate = Issuer::new(int_params, int_key);
+        let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).unwrap();
+        let mut leaf_params = ca_params("i-mock-enc0.mock.nitro-enclaves");
+        leaf_params.is_ca = IsCa::ExplicitNoCa;
+        leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        let leaf_cert = leaf_params.signed_by(&leaf_key, &intermediate).unwrap();
+        let leaf_key =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &leaf_key.serialize_der()).unwrap();
+        MockNsm {
+            root_der: root_cert.der().to_vec(),
+            intermediate_der: int_cert.der().to_vec(),
+            leaf_der: leaf_cert.der().to_vec(),
+            leaf_key,
+        }
+    }
+
+    pub fn root(&self) -> TrustedRoot {
+        TrustedRoot::from_der(self.root_der.clone()).unwrap()
+    }
+
+    /// A COSE_Sign1 ES384 document with these user_data and nonce.
+    pub fn attest(&self, user_data: &[u8], nonce: Option<&[u8]>) -> Vec<u8> {
+        let doc = AttestationDoc {
+            module_id: "i-mock-enc0".into(),
+            digest: DIGEST_SHA384.into(),
+            timestamp: now() * 1000,
+            pcrs: pcrs(),
+            certificate: self.leaf_der.clone(),
+            cabundle: vec![self.root_der.clone(), self.intermediate_der.clone()],
+            public_key: None,
+            user_data: Some(user_data.to_vec()),
+            nonce: nonce.map(<[u8]>::to_vec),
+        };
+        let payload = doc.to_cbor();
+        let tbs = cose::sig_structure(&cose::ES384_PROTECTED_HEADER, &payload);
+        let sig = self.leaf_key.sign(&SystemRandom::new(), &tbs).unwrap();
+        cose::encode_sign1(&cose::ES384_PROTECTED_HEADER, &payload, sig.as_ref())
+    }
+
+    /// Receipt bytes and the document that binds them.
+    pub fn attest_receipt(&self, receipt: &Receipt, nonce: Option<&[u8]>) -> (Vec<u8>, Vec<u8>) {
+        let bytes = receipt.to_cbor();
+        let doc = self.attest(&Receipt::digest(&bytes), nonce);
+        (bytes, doc)
+    }
+}
+
+/// A wallet key of the mock enclave.
+pub enum WalletKey {
+    Secp256k1(k256::ecdsa::SigningKey),
+    Ed25519(ed25519_dalek::SigningKey),
+}
+
+impl WalletKey {
+    pub fn new(curve: Curve, seed: u8) -> WalletKey {
+        match curve {
+            Curve::Secp256k1 => {
+                WalletKey::Secp256k1(k256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap())
+            }
+            Curve::Ed25519 => WalletKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[seed; 32])),
+        }
+    }
+
+    pub fn curve(&self) -> Curve {
+        match self {
+            WalletKey::Secp256k1(_) => Curve::Secp256k1,
+            WalletKey::Ed25519(_) => Curve::Ed25519,
+        }
+    }
+
+    pub fn public_key(&self) -> Vec<u8> {
+        match self {
+            WalletKey::Secp256k1(k) => k.verifying_key().to_sec1_point(true).as_bytes().to_vec(),
+            WalletKey::Ed25519(k) => k.verifying_key().to_bytes().to_vec(),
+        }
+    }
+
+    /// `r || s || v` or the Ed25519 signature.
+    pub fn sign(&self, payload: &[u8]) -> Vec<u8> {
+        match self {
+            WalletKey::Secp256k1(k) => {
+                let (sig, recid) = k.sign_prehash_recoverable(payload);
+                let mut out = sig.to_bytes().to_vec();
+                out.push(recid.to_byte());
+                out
+            }
+            WalletKey::Ed25519(k) => k.sign(payload).to_bytes().to_vec(),
+        }
+    }
+
+    pub fn created_receipt(&self, wallet_id: &str) -> Receipt {
+        Receipt {
+            kind: ReceiptKind::WalletCreated,
+            wallet_id: wallet_id.into(),
+            curve: self.curve(),
+            public_key: self.public_key(),
+            payload_sha256: None,
+            payload: None,
+            signature: None,
+            request_id: format!("wc-{wallet_id}"),
+            time: now() * 1000,
+        }
+    }
+
+    pub fn signed_receipt(&self, wallet_id: &str, kind: ReceiptKind, payload: &[u8]) -> Receipt {
+        Receipt {
+            kind,
+            wallet_id: wallet_id.into(),
+            curve: self.curve(),
+            public_key: self.public_key(),
+            payload_sha256: Some(Receipt::digest(payload)),
+            payload: Some(payload.to_vec()),
+            signature: Some(self.sign(payload)),
+            request_id: format!("sig-{}", hex::encode(&Receipt::digest(payload)[..4])),
+            time: now() * 1000,
+        }
+    }
+}
+
+/// One request the stub received.
+#[derive(Debug, Clone)]
+pub struct StubRequest {
+    pub method: String,
+    pub path: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl StubRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+}
+
+/// How the stub parent misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tamper {
+    None,
+    /// Reports another public key in the wallet JSON than the attested receipt's.
+    WalletPublicKey,
+    /// Signs a different hash than the one requested (with a valid receipt for it).
+    SwapHash,
+    /// Changes `signature.encoded` in the JSON.
+    EncodedSignature,
+}
+
+/// A tiny HTTP/1.1 server on loopback standing in for the parent, backed by [`MockNsm`].
+pub struct StubParent {
+    pub url: String,
+    pub nsm: Arc<MockNsm>,
+    pub requests: Arc<Mutex<Vec<StubRequest>>>,
+    stop: Arc<AtomicBool>,
+    port: u16,
+    thread: Option<JoinHandle<()>>,
+}
+
+struct State {
+    nsm: Arc<MockNsm>,
+    wallets: Mutex<BTreeMap<String, WalletKey>>,
+    counter: AtomicU64,
+    tamper: Tamper,
+}
+
+impl StubParent {
+    pub fn start(tamper: Tamper) -> StubParent {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let nsm = Arc::new(MockNsm::new());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let state = Arc::new(State {
+            nsm: nsm.clone(),
+            wallets: Mutex::new(BTreeMap::new()),
+            counter: AtomicU64::new(0),
+            tamper,
+        });
+        let (log, flag) = (requests.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let (log, state) = (log.clone(), state.clone());
+                std::thread::spawn(move || serve(stream, &log, &state));
+            }
+        });
+        StubParent {
+            url: format!("http://127.0.0.1:{port}"),
+            nsm,
+            requests,
+            stop,
+            port,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn requests(&self) -> Vec<StubRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// A credentials file pointing at this stub.
+    pub fn credentials_file(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        let path = dir.join("dev-credentials.json");
+        let json = serde_json::json!({
+            "url": self.url, "orgId": "or-1", "userId": "us-1", "username": "admin",
+            "accessToken": "test-token", "appId": "ap-1", "origin": "http://localhost",
+            "credential": { "kind": "Key", "credId": "Y3JlZA", "algorithm": "ES256",
+                            "privateKeyPem": "-----BEGIN PRIVATE KEY-----\nX\n-----END PRIVATE KEY-----\n" }
+        });
+        std::fs::write(&path, json.to_string()).unwrap();
+        path
+    }
+
+    /// The stub's root as a PEM file.
+    pub fn root_file(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        let path = dir.join("root.pem");
+        std::fs::write(&path, self.nsm.root().to_pem()).unwrap();
+        path
+    }
+}
+
+impl Drop for StubParent {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve(stream: TcpStream, log: &Mutex<Vec<StubRequest>>, state: &State) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut stream = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or_default().to_owned();
+        let path = parts.next().unwrap_or_default().to_owned();
+        let mut headers = BTreeMap::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+            }
+        }
+        let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).unwrap();
+        let request = StubRequest { method, path, headers, body };
+        log.lock().unwrap().push(request.clone());
+        let (status, content_type, body) = handle(&request, state);
+        let reason = if status < 300 { "OK" } else { "Error" };
+        let head = format!(
+            "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        if stream.write_all(head.as_bytes()).is_err() || stream.write_all(&body).is_err() {
+            return;
+        }
+    }
+}
+
+fn error(status: u16, code: &str, message: &str) -> (u16, &'static str, Vec<u8>) {
+    let body = serde_json::json!({ "error": { "code": code, "message": message } });
+    (status, "application/json", body.to_string().into_bytes())
+}
+
+fn ok(value: serde_json::Value) -> (u16, &'static str, Vec<u8>) {
+    (200, "application/json", value.to_string().into_bytes())
+}
+
+fn wallet_json(id: &str, key: &WalletKey, receipt: &[u8], doc: &[u8]) -> serde_json::Value {
+    serde_json::json!({
+        "id": id, "curve": key.curve().as_str(), "scheme": key.curve().scheme(),
+        "publicKey": to_hex0x(&key.public_key()), "status": "Active",
+        "dateCreated": "2026-01-01T00:00:00Z",
+        "attestation": to_b64url(doc), "receipt": to_b64url(receipt),
+    })
+}
+
+fn handle(request: &StubRequest, state: &State) -> (u16, &'static str, Vec<u8>) {
+    if request.header("authorization") != Some("Bearer test-token") {
+        return error(401, "unauthorized", "no or bad token");
+    }
+    let nonce = request.header("x-request-nonce").map(|h| hex::decode(h).unwrap());
+    let segments: Vec<&str> = request.path.split('?').next().unwrap().split('/').collect();
+    match (request.method.as_str(), segments.as_slice()) {
+        ("GET", ["", "enclave", "root"]) => {
+            (200, "application/x-pem-file", state.nsm.root().to_pem().into_bytes())
+        }
+        ("POST", ["", "wallets"]) => {
+            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            let curve: Curve = match body["curve"].as_str().unwrap_or_default().parse() {
+                Ok(c) => c,
+                Err(_) => return error(400, "bad_request", "unknown curve"),
+            };
+            let n = state.counter.fetch_add(1, Ordering::SeqCst);
+            let id = format!("wa-{n}");
+            let key = WalletKey::new(curve, 0x40 + u8::try_from(n % 64).unwrap());
+            let (receipt, doc) = state.nsm.attest_receipt(&key.created_receipt(&id), nonce.as_deref());
+            let mut json = wallet_json(&id, &key, &receipt, &doc);
+            if let Some(name) = body["name"].as_str() {
+                json["name"] = name.into();
+            }
+            if state.tamper == Tamper::WalletPublicKey {
+                json["publicKey"] = to_hex0x(&WalletKey::new(curve, 1).public_key()).into();
+            }
+            state.wallets.lock().unwrap().insert(id, key);
+            ok(json)
+        }
+        ("GET", ["", "wallets"]) => {
+            let wallets = state.wallets.lock().unwrap();
+            let items: Vec<_> = wallets
+                .iter()
+                .map(|(id, key)| {
+                    let (receipt, doc) = state.nsm.attest_receipt(&key.created_receipt(id), None);
+                    wallet_json(id, key, &receipt, &doc)
+                })
+                .collect();
+            ok(serde_json::json!({ "items": items }))
+        }
+        ("GET", ["", "wallets", id]) => {
+            let wallets = state.wallets.lock().unwrap();
+            match wallets.get(*id) {
+                Some(key) => {
+                    let (receipt, doc) = state.nsm.attest_receipt(&key.created_receipt(id), None);
+                    ok(wallet_json(id, key, &receipt, &doc))
+                }
+                None => error(404, "not_found", "no such wallet"),
+            }
+        }
+        ("POST", ["", "wallets", id, "signatures"]) => {
+            let wallets = state.wallets.lock().unwrap();
+            let Some(key) = wallets.get(*id) else {
+                return error(404, "not_found", "no such wallet");
+            };
+            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            let (kind, mut payload) = match body["kind"].as_str() {
+                Some("Hash") => (ReceiptKind::Hash, from_hex0x(body["hash"].as_str().unwrap()).unwrap()),
+                Some("Message") => {
+                    (ReceiptKind::Message, from_hex0x(body["message"].as_str().unwrap()).unwrap())
+                }
+                _ => return error(400, "bad_request", "bad kind"),
+            };
+            if state.tamper == Tamper::SwapHash {
+                payload = vec![0x5a; payload.len()];
+            }
+            let receipt = key.signed_receipt(id, kind, &payload);
+            let signature = receipt.signature.clone().unwrap();
+            let (receipt_bytes, doc) = state.nsm.attest_receipt(&receipt, nonce.as_deref());
+            let mut encoded = signature.clone();
+            if state.tamper == Tamper::EncodedSignature {
+                encoded[10] ^= 1;
+            }
+            let mut sig = serde_json::json!({
+                "r": to_hex0x(&signature[..32]), "s": to_hex0x(&signature[32..64]),
+                "encoded": to_hex0x(&encoded),
+            });
+            if signature.len() == 65 {
+                sig["recid"] = signature[64].into();
+            }
+            ok(serde_json::json!({
+                "id": receipt.request_id, "walletId": id, "status": "Signed", "signature": sig,
+                "receipt": to_b64url(&receipt_bytes), "attestation": to_b64url(&doc),
+                "dateRequested": "2026-01-01T00:00:00Z",
+            }))
+        }
+        ("GET", ["", "enclave", "attestation"]) => {
+            let query_nonce = request.path.split_once("?nonce=").map(|(_, h)| hex::decode(h).unwrap());
+            let doc = state.nsm.attest(&[0; 32], query_nonce.as_deref());
+            let pcrs: serde_json::Map<String, serde_json::Value> =
+                pcrs().iter().map(|(i, v)| (i.to_string(), hex::encode(v).into())).collect();
+            ok(serde_json::json!({ "attestation": to_b64url(&doc), "pcrs": pcrs }))
+        }
+        _ => error(404, "not_found", "no such route"),
+    }
+}
