@@ -114,17 +114,24 @@ pub fn now_unix_seconds() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// `{ "0": "0x..", ... }`.
+/// `{ "0": "<hex>", ... }`: attestation-document values are plain lowercase hex, as in the
+/// vectors' `expected.json` and `--pcr N=HEX`.
 pub fn pcrs_json(pcrs: &BTreeMap<u8, Vec<u8>>) -> Value {
-    Value::Object(pcrs.iter().map(|(i, v)| (i.to_string(), Value::String(to_hex0x(v)))).collect())
+    Value::Object(pcrs.iter().map(|(i, v)| (i.to_string(), Value::String(hex::encode(v)))).collect())
 }
 
+/// An attestation-document field as plain hex, or null.
 fn opt_hex(bytes: Option<&[u8]>) -> Value {
+    bytes.map_or(Value::Null, |b| Value::String(hex::encode(b)))
+}
+
+/// A receipt field (key, digest, signature) as `0x`-hex like the HTTP API, or null.
+fn opt_hex0x(bytes: Option<&[u8]>) -> Value {
     bytes.map_or(Value::Null, |b| Value::String(to_hex0x(b)))
 }
 
 /// The output of `signer attestation verify`: `{ valid: true, moduleId, timestamp, digest,
-/// pcrs, userData, nonce, publicKey }`, binary values as `0x`-hex or null.
+/// pcrs, userData, nonce, publicKey }`, binary values as plain hex or null.
 pub fn document_json(doc: &AttestationDoc) -> Value {
     json!({
         "valid": true,
@@ -150,9 +157,9 @@ pub fn verified_result_json(result: &VerifiedResult) -> Value {
         "walletId": r.wallet_id,
         "curve": r.curve.as_str(),
         "publicKey": to_hex0x(&r.public_key),
-        "payloadSha256": opt_hex(r.payload_sha256.as_ref().map(|d| d.as_slice())),
-        "payload": opt_hex(r.payload.as_deref()),
-        "signature": opt_hex(r.signature.as_deref()),
+        "payloadSha256": opt_hex0x(r.payload_sha256.as_ref().map(|d| d.as_slice())),
+        "payload": opt_hex0x(r.payload.as_deref()),
+        "signature": opt_hex0x(r.signature.as_deref()),
         "requestId": r.request_id,
         "time": r.time,
         "moduleId": d.module_id,
@@ -252,8 +259,8 @@ mod tests {
         };
         let json = document_json(&doc);
         assert_eq!(json["valid"], true);
-        assert_eq!(json["pcrs"]["16"], "0x02");
-        assert_eq!(json["userData"], "0xaa");
+        assert_eq!(json["pcrs"]["16"], "02");
+        assert_eq!(json["userData"], "aa");
         assert_eq!(json["nonce"], Value::Null);
         assert_eq!(with_field(json!({"a": 1}), "verified", json!(false)), json!({"a": 1, "verified": false}));
     }

@@ -152,7 +152,7 @@ fn wallet_create_and_sign_with_and_without_verification() {
     assert_eq!(verified["signature"], signed["signature"]["encoded"]);
     assert_eq!(verified["payload"], hash.as_str());
     assert_eq!(verified["moduleId"], "i-mock-enc0");
-    assert_eq!(verified["pcrs"]["2"], format!("0x{}", hex::encode(&pcrs()[&2])));
+    assert_eq!(verified["pcrs"]["2"], hex::encode(&pcrs()[&2]));
     for key in ["payloadSha256", "requestId", "time"] {
         assert!(!verified[key].is_null(), "{key}");
     }
@@ -294,7 +294,7 @@ fn receipt_verify_refuses_tampering() {
     };
     let pcr1 = format!("1={}", hex::encode(&pcrs()[&1]));
     let json = ok_json(&verify(&["--nonce", "0x6e6e", "--pcr", &pcr1]));
-    assert_eq!(json["nonce"], "0x6e6e");
+    assert_eq!(json["nonce"], "6e6e");
     assert!(failure(&verify(&["--nonce", "6e6f"])).contains("nonce"));
     assert!(failure(&verify(&["--pcr", "1=00"])).contains("PCR1"));
     assert!(failure(&verify(&["--wallet", "wa-8"])).contains("walletId"));
@@ -386,8 +386,8 @@ fn attestation_verify_with_mock_documents() {
         assert_eq!(json["valid"], true);
         assert_eq!(json["moduleId"], "i-mock-enc0");
         assert_eq!(json["digest"], "SHA384");
-        assert_eq!(json["userData"], format!("0x{}", hex::encode([7; 32])));
-        assert_eq!(json["nonce"], "0x78797a");
+        assert_eq!(json["userData"], hex::encode([7; 32]));
+        assert_eq!(json["nonce"], "78797a");
         assert_eq!(json["publicKey"], Value::Null);
         assert!(json["timestamp"].as_u64().unwrap() > 1_700_000_000_000);
         assert_eq!(json["pcrs"].as_object().unwrap().len(), 3);
@@ -461,7 +461,7 @@ fn attestation_verify_accepts_real_aws_documents_at_their_time() {
         let json = ok_json(&out);
         assert_eq!(json["moduleId"], want["module_id"], "{name}");
         assert_eq!(json["timestamp"], want["timestamp_ms"], "{name}");
-        assert_eq!(json["pcrs"][index], format!("0x{}", value.as_str().unwrap()), "{name}");
+        assert_eq!(json["pcrs"][index], value.as_str().unwrap(), "{name}");
         // Now, years later, the certificates have expired.
         let err =
             failure(&signer(&["attestation", "verify", "--doc", path(&file), "--root", "aws", "--json"]));

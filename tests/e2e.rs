@@ -1,0 +1,413 @@
+//! End-to-end: the real `signer-parent dev` stack (parent + mock-NSM enclave on a Unix socket),
+//! driven over HTTP, the enclave socket and the `signer` command line.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256, Sha384};
+use signer_client::{ResultExpectations, verify_signing_result};
+use signer_common::attestation::{self, Expectations, TrustedRoot};
+use signer_common::encoding::{from_b64, from_hex0x, to_hex0x};
+use signer_common::frame::MAX_FRAME_LEN;
+use signer_common::protocol::{ErrorCode, Request, Response, SealedWallet, SignKind, SignRequest};
+use signer_common::receipt::{Receipt, ReceiptKind};
+use signer_e2e::{EnclaveConn, Stack, bin};
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// PCR0 of the mock NSM: SHA-384 of the enclave executable.
+fn expected_pcr0() -> Vec<u8> {
+    Sha384::digest(std::fs::read(bin("signer-enclave")).unwrap()).to_vec()
+}
+
+fn root_of(stack: &Stack) -> TrustedRoot {
+    let (status, pem) = stack.get("/enclave/root", None).unwrap();
+    assert_eq!(status, 200);
+    TrustedRoot::from_pem(&pem).unwrap()
+}
+
+fn b64_field(v: &Value, name: &str) -> Vec<u8> {
+    from_b64(v[name].as_str().unwrap_or_else(|| panic!("{name} missing in {v}"))).unwrap()
+}
+
+fn create_wallet(stack: &Stack, curve: &str, nonce: Option<&[u8]>) -> Value {
+    let nonce_hex = nonce.map(hex::encode);
+    let headers: Vec<(&str, &str)> = nonce_hex.iter().map(|n| ("X-Request-Nonce", n.as_str())).collect();
+    let (status, wallet) = stack.post_raw("/wallets", &json!({ "curve": curve }).to_string(), &headers);
+    assert!(status == 200 || status == 201, "{status} {wallet}");
+    wallet
+}
+
+fn sign(stack: &Stack, wallet_id: &str, body: Value, nonce: Option<&[u8]>) -> (u16, Value) {
+    let nonce_hex = nonce.map(hex::encode);
+    let headers: Vec<(&str, &str)> = nonce_hex.iter().map(|n| ("X-Request-Nonce", n.as_str())).collect();
+    stack.post_raw(&format!("/wallets/{wallet_id}/signatures"), &body.to_string(), &headers)
+}
+
+fn expectations(nonce: Option<&[u8]>) -> ResultExpectations {
+    ResultExpectations {
+        pcrs: BTreeMap::from([(0, expected_pcr0())]),
+        nonce: nonce.map(<[u8]>::to_vec),
+        ..ResultExpectations::default()
+    }
+}
+
+/// Checks a secp256k1 `r||s||v` signature over `hash` with k256 directly.
+fn check_secp256k1(public_key: &[u8], hash: &[u8; 32], encoded: &[u8]) {
+    use k256::ecdsa::signature::hazmat::PrehashVerifier;
+    use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
+    assert_eq!(encoded.len(), 65);
+    let vk = VerifyingKey::from_sec1_bytes(public_key).unwrap();
+    let sig = Signature::from_slice(&encoded[..64]).unwrap();
+    vk.verify_prehash(hash, &sig).unwrap();
+    assert_eq!(sig.normalize_s(), sig, "signature must be low-S");
+    let recovered = VerifyingKey::recover_from_prehash(hash, &sig, RecoveryId::from_byte(encoded[64]).unwrap()).unwrap();
+    assert_eq!(recovered, vk);
+}
+
+/// Checks an Ed25519 signature over `message` with ed25519-dalek directly.
+fn check_ed25519(public_key: &[u8], message: &[u8], encoded: &[u8]) {
+    let vk = ed25519_dalek::VerifyingKey::from_bytes(public_key.try_into().unwrap()).unwrap();
+    vk.verify_strict(message, &ed25519_dalek::Signature::from_slice(encoded).unwrap()).unwrap();
+}
+
+#[test]
+fn creates_signs_and_verifies_on_both_curves_and_survives_a_restart() {
+    let mut stack = Stack::start();
+    let root = root_of(&stack);
+    let mut wallets = Vec::new();
+
+    for curve in ["secp256k1", "ed25519"] {
+        // Create: the receipt names the public key and is bound to an attestation with our nonce.
+        let nonce = [0x5a; 16];
+        let wallet = create_wallet(&stack, curve, Some(&nonce));
+        let public_key = from_hex0x(wallet["publicKey"].as_str().unwrap()).unwrap();
+        let verified = verify_signing_result(&b64_field(&wallet, "receipt"), &b64_field(&wallet, "attestation"), &root, now(), &expectations(Some(&nonce)))
+            .unwrap();
+        assert_eq!(verified.receipt.kind, ReceiptKind::WalletCreated);
+        assert_eq!(verified.receipt.public_key, public_key);
+        assert_eq!(verified.receipt.wallet_id, wallet["id"].as_str().unwrap());
+        assert_eq!(verified.document.pcrs[&0], expected_pcr0());
+
+        // Sign a hash; check the signature with the curve library itself, then the receipt binding.
+        let hash: [u8; 32] = Sha256::digest(curve.as_bytes()).into();
+        let sign_nonce = [0x11; 32];
+        let (status, result) = sign(&stack, wallet["id"].as_str().unwrap(), json!({ "kind": "Hash", "hash": to_hex0x(&hash) }), Some(&sign_nonce));
+        assert_eq!(status, 200, "{result}");
+        assert_eq!(result["status"], "Signed");
+        assert_eq!(result["walletId"], wallet["id"]);
+        let encoded = from_hex0x(result["signature"]["encoded"].as_str().unwrap()).unwrap();
+        let receipt = b64_field(&result, "receipt");
+        let attestation_doc = b64_field(&result, "attestation");
+        match curve {
+            "secp256k1" => {
+                check_secp256k1(&public_key, &hash, &encoded);
+                assert_eq!(result["signature"]["recid"].as_u64().unwrap(), u64::from(encoded[64]));
+                assert_eq!(from_hex0x(result["signature"]["r"].as_str().unwrap()).unwrap(), encoded[..32]);
+                assert_eq!(from_hex0x(result["signature"]["s"].as_str().unwrap()).unwrap(), encoded[32..64]);
+            }
+            _ => check_ed25519(&public_key, &hash, &encoded),
+        }
+        let doc = attestation::verify(
+            &attestation_doc,
+            &root,
+            now(),
+            &Expectations { user_data: Some(Receipt::digest(&receipt).to_vec()), nonce: Some(sign_nonce.to_vec()), ..Default::default() },
+        )
+        .unwrap();
+        assert_eq!(doc.user_data.as_deref(), Some(&Sha256::digest(&receipt)[..]));
+        let verified = verify_signing_result(&receipt, &attestation_doc, &root, now(), &expectations(Some(&sign_nonce))).unwrap();
+        assert_eq!(verified.receipt.signature.as_deref(), Some(&encoded[..]));
+        assert_eq!(verified.receipt.payload_sha256, Some(<[u8; 32]>::from(Sha256::digest(hash))));
+        wallets.push((wallet["id"].as_str().unwrap().to_owned(), curve, public_key));
+    }
+
+    // Ed25519 signs raw messages too.
+    let (id, _, public_key) = &wallets[1];
+    let (status, result) = sign(&stack, id, json!({ "kind": "Message", "message": "0x68656c6c6f" }), None);
+    assert_eq!(status, 200, "{result}");
+    check_ed25519(public_key, b"hello", &from_hex0x(result["signature"]["encoded"].as_str().unwrap()).unwrap());
+
+    // Restart on the same data dir: the same wallets sign with the same keys, under the same root.
+    stack.restart();
+    assert_eq!(root_of(&stack).der(), root.der());
+    for (id, curve, public_key) in &wallets {
+        let (status, wallet) = stack.get(&format!("/wallets/{id}"), Some(&stack.token())).unwrap();
+        assert_eq!(status, 200, "{wallet}");
+        let hash = [0x42u8; 32];
+        let (status, result) = sign(&stack, id, json!({ "kind": "Hash", "hash": to_hex0x(&hash) }), None);
+        assert_eq!(status, 200, "{result}");
+        let encoded = from_hex0x(result["signature"]["encoded"].as_str().unwrap()).unwrap();
+        match *curve {
+            "secp256k1" => check_secp256k1(public_key, &hash, &encoded),
+            _ => check_ed25519(public_key, &hash, &encoded),
+        }
+        verify_signing_result(&b64_field(&result, "receipt"), &b64_field(&result, "attestation"), &root, now(), &expectations(None)).unwrap();
+    }
+}
+
+
+fn sealed_wallet_row(stack: &Stack, id: &str) -> SealedWallet {
+    let db = rusqlite::Connection::open(stack.dir.join("parent.sqlite3")).unwrap();
+    let (curve, public_key, sealed): (String, Vec<u8>, Vec<u8>) = db
+        .query_row("SELECT curve, public_key, sealed FROM wallets WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap();
+    SealedWallet { wallet_id: id.into(), curve: curve.parse().unwrap(), public_key: public_key.into(), sealed: sealed.into() }
+}
+
+fn set_sealed(stack: &Stack, id: &str, sealed: &[u8]) {
+    let db = rusqlite::Connection::open(stack.dir.join("parent.sqlite3")).unwrap();
+    db.busy_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(db.execute("UPDATE wallets SET sealed = ?1 WHERE id = ?2", rusqlite::params![sealed, id]).unwrap(), 1);
+}
+
+fn enclave_sign(conn: &mut EnclaveConn, id: u64, wallet: SealedWallet) -> Response {
+    conn.call(
+        id,
+        Request::Sign(SignRequest { request_id: format!("sig-{id}"), wallet, kind: SignKind::Hash, payload: vec![7u8; 32].into(), nonce: None }),
+    )
+    .body
+}
+
+fn assert_refused_as_invalid_seal(response: &Response) {
+    match response {
+        Response::Error(e) => assert_eq!(e.code, ErrorCode::SealedWalletInvalid, "{e:?}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn refuses_tampered_and_swapped_sealed_blobs() {
+    let stack = Stack::start();
+    let a = create_wallet(&stack, "ed25519", None)["id"].as_str().unwrap().to_owned();
+    let b = create_wallet(&stack, "ed25519", None)["id"].as_str().unwrap().to_owned();
+    let row_a = sealed_wallet_row(&stack, &a);
+    let row_b = sealed_wallet_row(&stack, &b);
+
+    // Straight at the enclave socket, as a compromised parent would: every flipped byte is refused.
+    let mut conn = EnclaveConn::connect(&stack.enclave_socket());
+    assert!(matches!(enclave_sign(&mut conn, 1, row_a.clone()), Response::Signed(_)));
+    for i in 0..row_a.sealed.len() {
+        let mut tampered = row_a.clone();
+        tampered.sealed[i] ^= 0x80;
+        assert_refused_as_invalid_seal(&enclave_sign(&mut conn, 10 + i as u64, tampered));
+    }
+    // Wallet A's blob presented as wallet B (B's id and key, A's sealed key): refused.
+    let swapped = SealedWallet { sealed: row_a.sealed.clone(), ..row_b.clone() };
+    assert_refused_as_invalid_seal(&enclave_sign(&mut conn, 100, swapped));
+    // A's blob and key under B's id: refused too (the id is bound into the seal).
+    let renamed = SealedWallet { wallet_id: b.clone(), ..row_a.clone() };
+    assert_refused_as_invalid_seal(&enclave_sign(&mut conn, 101, renamed));
+
+    // Through the HTTP API, with the parent's own database rewritten underneath it.
+    let hash = json!({ "kind": "Hash", "hash": to_hex0x(&[1; 32]) });
+    set_sealed(&stack, &b, &row_a.sealed);
+    let (status, body) = sign(&stack, &b, hash.clone(), None);
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"]["code"], "sealed_wallet_invalid");
+    let mut flipped = row_b.sealed.to_vec();
+    flipped[20] ^= 1;
+    set_sealed(&stack, &b, &flipped);
+    assert_eq!(sign(&stack, &b, hash.clone(), None).0, 500);
+    // Restored, it signs again: the refusals changed nothing.
+    set_sealed(&stack, &b, &row_b.sealed);
+    assert_eq!(sign(&stack, &b, hash, None).0, 200);
+}
+
+#[test]
+fn enclave_drops_bad_connections_and_keeps_serving() {
+    let stack = Stack::start();
+    let wallet = create_wallet(&stack, "secp256k1", None)["id"].as_str().unwrap().to_owned();
+
+    // A frame announcing more than the limit: that connection is dropped before any allocation.
+    let mut oversized = EnclaveConn::connect(&stack.enclave_socket());
+    oversized.send_bytes(&((MAX_FRAME_LEN as u32) + 1).to_be_bytes()).unwrap();
+    assert!(oversized.read_response().is_none());
+
+    // Garbage CBOR inside a well-formed frame: dropped too.
+    let mut garbage = EnclaveConn::connect(&stack.enclave_socket());
+    garbage.send_bytes(&signer_common::frame::encode(b"\xff\x00garbage").unwrap()).unwrap();
+    assert!(garbage.read_response().is_none());
+
+    // Other connections, and the parent's pool, are unaffected.
+    let mut fresh = EnclaveConn::connect(&stack.enclave_socket());
+    assert!(matches!(fresh.call(1, Request::Ping).body, Response::Pong(p) if p.ready));
+    let (status, body) = sign(&stack, &wallet, json!({ "kind": "Hash", "hash": to_hex0x(&[9; 32]) }), None);
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn enclave_answers_requests_in_flight_on_one_connection() {
+    let stack = Stack::start();
+    let wallet = create_wallet(&stack, "secp256k1", None)["id"].as_str().unwrap().to_owned();
+    let row = sealed_wallet_row(&stack, &wallet);
+    let mut conn = EnclaveConn::connect(&stack.enclave_socket());
+    // Send many requests before reading any answer; every id comes back exactly once.
+    let ids: Vec<u64> = (1000..1032).collect();
+    for &id in &ids {
+        let req = Request::Sign(SignRequest { request_id: format!("sig-{id}"), wallet: row.clone(), kind: SignKind::Hash, payload: vec![id as u8; 32].into(), nonce: None });
+        let bytes = signer_common::frame::encode(&signer_common::protocol::RequestFrame::new(id, req).encode()).unwrap();
+        conn.send_bytes(&bytes).unwrap();
+    }
+    let mut seen: Vec<u64> = ids.iter().map(|_| conn.read_response().unwrap()).map(|r| {
+        assert!(matches!(r.body, Response::Signed(_)), "{:?}", r.body);
+        r.id
+    }).collect();
+    seen.sort_unstable();
+    assert_eq!(seen, ids);
+}
+
+#[test]
+fn bad_input_gets_clear_errors_and_changes_nothing() {
+    let stack = Stack::start();
+    let token = stack.token();
+    let wallet = create_wallet(&stack, "secp256k1", None)["id"].as_str().unwrap().to_owned();
+    let count = || {
+        let (status, body) = stack.get("/wallets", Some(&token)).unwrap();
+        assert_eq!(status, 200);
+        serde_json::from_str::<Value>(&body).unwrap()["items"].as_array().unwrap().len()
+    };
+    assert_eq!(count(), 1);
+
+    let sigs = format!("/wallets/{wallet}/signatures");
+    let cases: Vec<(&str, String, u16)> = vec![
+        ("/wallets", "{not json".into(), 400),
+        ("/wallets", json!({ "curve": "p256" }).to_string(), 400),
+        ("/wallets", json!({}).to_string(), 400),
+        (&sigs, json!({ "kind": "Hash", "hash": to_hex0x(&[1; 31]) }).to_string(), 400),
+        (&sigs, json!({ "kind": "Hash", "hash": "0xzz" }).to_string(), 400),
+        (&sigs, json!({ "kind": "Message", "message": "0x00" }).to_string(), 400),
+        (&sigs, json!({ "kind": "Nope" }).to_string(), 400),
+        ("/wallets/wa-doesnotexist/signatures", json!({ "kind": "Hash", "hash": to_hex0x(&[1; 32]) }).to_string(), 404),
+        ("/wallets", format!("{{\"curve\":\"ed25519\",\"name\":\"{}\"}}", "x".repeat(300 * 1024)), 413),
+    ];
+    for (path, body, expected) in cases {
+        let (status, answer) = stack.post_raw(path, &body, &[]);
+        assert_eq!(status, expected, "{path} {}: {answer}", &body[..body.len().min(80)]);
+        if expected != 413 || !answer.is_null() {
+            assert!(answer["error"]["code"].is_string(), "{answer}");
+            assert!(answer["error"]["message"].is_string(), "{answer}");
+        }
+    }
+    // A nonce that is not hex, or too long, is refused too.
+    let create = json!({ "curve": "ed25519" }).to_string();
+    assert_eq!(stack.post_raw("/wallets", &create, &[("X-Request-Nonce", "xyz")]).0, 400);
+    assert_eq!(stack.post_raw("/wallets", &create, &[("X-Request-Nonce", &"ab".repeat(65))]).0, 400);
+    // No token, or a forged one: 401.
+    assert_eq!(stack.get("/wallets", None).unwrap().0, 401);
+    assert_eq!(stack.get("/wallets", Some("eyJhbGciOiJub25lIn0.e30.")).unwrap().0, 401);
+    // Nothing was created by any of the refused requests.
+    assert_eq!(count(), 1);
+}
+
+#[test]
+fn parent_reconnects_after_the_enclave_restarts() {
+    let stack = Stack::start();
+    let wallet = create_wallet(&stack, "ed25519", None)["id"].as_str().unwrap().to_owned();
+    let body = json!({ "kind": "Hash", "hash": to_hex0x(&[3; 32]) });
+    assert_eq!(sign(&stack, &wallet, body.clone(), None).0, 200);
+    let old_pid = stack.enclave_pid();
+    assert!(std::process::Command::new("kill").args(["-9", &old_pid.to_string()]).status().unwrap().success());
+    // The dev supervisor restarts the enclave; the parent's pool reconnects on its own.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, answer) = sign(&stack, &wallet, body.clone(), None);
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "{answer}");
+        assert!(std::time::Instant::now() < deadline, "enclave did not come back:\n{}", stack.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_ne!(stack.enclave_pid(), old_pid);
+}
+
+#[test]
+fn attestation_endpoint_and_metrics() {
+    let stack = Stack::start();
+    let root = root_of(&stack);
+    let (status, body) = stack.get("/enclave/attestation?nonce=0x0102030405", None).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    let doc = attestation::verify(
+        &b64_field(&answer, "attestation"),
+        &root,
+        now(),
+        &Expectations { nonce: Some(vec![1, 2, 3, 4, 5]), pcrs: BTreeMap::from([(0, expected_pcr0())]), ..Default::default() },
+    )
+    .unwrap();
+    for (index, value) in &doc.pcrs {
+        assert_eq!(answer["pcrs"][index.to_string()].as_str().map(|h| hex::decode(h).unwrap()), Some(value.clone()));
+    }
+    // The mock root is not the AWS root: a mock document never verifies against AWS.
+    assert!(attestation::verify(&b64_field(&answer, "attestation"), &TrustedRoot::aws_nitro_root_g1(), now(), &Expectations::default()).is_err());
+
+    assert_eq!(stack.get("/healthz", None).unwrap().0, 200);
+    let (status, metrics) = stack.get("/metrics", None).unwrap();
+    assert_eq!(status, 200);
+    assert!(metrics.contains("/enclave/attestation"), "{metrics}");
+    assert!(metrics.contains("_bucket"), "{metrics}");
+}
+
+fn signer(stack: &Stack, args: &[&str]) -> (bool, Value, String) {
+    let out = std::process::Command::new(bin("signer"))
+        .arg("--credentials")
+        .arg(stack.credentials_path())
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    (out.status.success(), serde_json::from_str(&stdout).unwrap_or(Value::Null), stderr)
+}
+
+#[test]
+fn signer_cli_creates_signs_and_verifies() {
+    let stack = Stack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let root_path = dir.path().join("root.pem");
+    std::fs::write(&root_path, stack.get("/enclave/root", None).unwrap().1).unwrap();
+    let root_arg = format!("pem:{}", root_path.display());
+
+    let (ok, wallet, err) = signer(&stack, &["wallet", "create", "--curve", "secp256k1", "--root", &root_arg, "--json"]);
+    assert!(ok, "{err}");
+    let id = wallet["id"].as_str().unwrap().to_owned();
+    let hash = to_hex0x(&[0xab; 32]);
+    let (ok, result, err) = signer(&stack, &["wallet", "sign", "--wallet", &id, "--hash", &hash, "--root", &root_arg, "--json"]);
+    assert!(ok, "{err}");
+    let encoded = from_hex0x(result["signature"]["encoded"].as_str().unwrap()).unwrap();
+    check_secp256k1(&from_hex0x(wallet["publicKey"].as_str().unwrap()).unwrap(), &[0xab; 32], &encoded);
+
+    // receipt verify: exits 0 on the genuine pair...
+    let receipt = result["receipt"].as_str().unwrap().to_owned();
+    let attestation_doc = result["attestation"].as_str().unwrap().to_owned();
+    let (ok, verified, err) = signer(&stack, &["receipt", "verify", "--receipt", &receipt, "--attestation", &attestation_doc, "--root", &root_arg, "--json"]);
+    assert!(ok, "{err}");
+    assert_eq!(verified["valid"], true);
+    assert_eq!(verified["walletId"], id.as_str());
+    // ...and non-zero with a one-line reason on a receipt from another request.
+    let other = signer(&stack, &["wallet", "sign", "--wallet", &id, "--hash", &to_hex0x(&[1; 32]), "--json"]).1;
+    let (ok, _, err) = signer(&stack, &["receipt", "verify", "--receipt", other["receipt"].as_str().unwrap(), "--attestation", &attestation_doc, "--root", &root_arg, "--json"]);
+    assert!(!ok);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    // attestation verify on a file, with the expected PCR0 and nonce.
+    let (_, body) = stack.get("/enclave/attestation?nonce=cafe", None).unwrap();
+    let doc_path = dir.path().join("doc.b64");
+    std::fs::write(&doc_path, serde_json::from_str::<Value>(&body).unwrap()["attestation"].as_str().unwrap()).unwrap();
+    let pcr0 = format!("0={}", hex::encode(expected_pcr0()));
+    let doc_arg = doc_path.display().to_string();
+    let (ok, out, err) = signer(&stack, &["attestation", "verify", "--doc", &doc_arg, "--root", &root_arg, "--pcr", &pcr0, "--nonce", "cafe", "--json"]);
+    assert!(ok, "{err}");
+    assert_eq!(out["valid"], true);
+    assert_eq!(out["nonce"], "cafe");
+    assert_eq!(out["digest"], "SHA384");
+    let (ok, _, _) = signer(&stack, &["attestation", "verify", "--doc", &doc_arg, "--root", &root_arg, "--nonce", "beef", "--json"]);
+    assert!(!ok, "a wrong nonce must fail");
+    let (ok, _, _) = signer(&stack, &["attestation", "verify", "--doc", &doc_arg, "--root", "aws", "--json"]);
+    assert!(!ok, "a mock document must not verify against the AWS root");
+}
