@@ -65,7 +65,8 @@ fn check_secp256k1(public_key: &[u8], hash: &[u8; 32], encoded: &[u8]) {
     let sig = Signature::from_slice(&encoded[..64]).unwrap();
     vk.verify_prehash(hash, &sig).unwrap();
     assert_eq!(sig.normalize_s(), sig, "signature must be low-S");
-    let recovered = VerifyingKey::recover_from_prehash(hash, &sig, RecoveryId::from_byte(encoded[64]).unwrap()).unwrap();
+    let recovered =
+        VerifyingKey::recover_from_prehash(hash, &sig, RecoveryId::from_byte(encoded[64]).unwrap()).unwrap();
     assert_eq!(recovered, vk);
 }
 
@@ -86,8 +87,14 @@ fn creates_signs_and_verifies_on_both_curves_and_survives_a_restart() {
         let nonce = [0x5a; 16];
         let wallet = create_wallet(&stack, curve, Some(&nonce));
         let public_key = from_hex0x(wallet["publicKey"].as_str().unwrap()).unwrap();
-        let verified = verify_signing_result(&b64_field(&wallet, "receipt"), &b64_field(&wallet, "attestation"), &root, now(), &expectations(Some(&nonce)))
-            .unwrap();
+        let verified = verify_signing_result(
+            &b64_field(&wallet, "receipt"),
+            &b64_field(&wallet, "attestation"),
+            &root,
+            now(),
+            &expectations(Some(&nonce)),
+        )
+        .unwrap();
         assert_eq!(verified.receipt.kind, ReceiptKind::WalletCreated);
         assert_eq!(verified.receipt.public_key, public_key);
         assert_eq!(verified.receipt.wallet_id, wallet["id"].as_str().unwrap());
@@ -96,7 +103,12 @@ fn creates_signs_and_verifies_on_both_curves_and_survives_a_restart() {
         // Sign a hash; check the signature with the curve library itself, then the receipt binding.
         let hash: [u8; 32] = Sha256::digest(curve.as_bytes()).into();
         let sign_nonce = [0x11; 32];
-        let (status, result) = sign(&stack, wallet["id"].as_str().unwrap(), json!({ "kind": "Hash", "hash": to_hex0x(&hash) }), Some(&sign_nonce));
+        let (status, result) = sign(
+            &stack,
+            wallet["id"].as_str().unwrap(),
+            json!({ "kind": "Hash", "hash": to_hex0x(&hash) }),
+            Some(&sign_nonce),
+        );
         assert_eq!(status, 200, "{result}");
         assert_eq!(result["status"], "Signed");
         assert_eq!(result["walletId"], wallet["id"]);
@@ -116,11 +128,17 @@ fn creates_signs_and_verifies_on_both_curves_and_survives_a_restart() {
             &attestation_doc,
             &root,
             now(),
-            &Expectations { user_data: Some(Receipt::digest(&receipt).to_vec()), nonce: Some(sign_nonce.to_vec()), ..Default::default() },
+            &Expectations {
+                user_data: Some(Receipt::digest(&receipt).to_vec()),
+                nonce: Some(sign_nonce.to_vec()),
+                ..Default::default()
+            },
         )
         .unwrap();
         assert_eq!(doc.user_data.as_deref(), Some(&Sha256::digest(&receipt)[..]));
-        let verified = verify_signing_result(&receipt, &attestation_doc, &root, now(), &expectations(Some(&sign_nonce))).unwrap();
+        let verified =
+            verify_signing_result(&receipt, &attestation_doc, &root, now(), &expectations(Some(&sign_nonce)))
+                .unwrap();
         assert_eq!(verified.receipt.signature.as_deref(), Some(&encoded[..]));
         assert_eq!(verified.receipt.payload_sha256, Some(<[u8; 32]>::from(Sha256::digest(hash))));
         wallets.push((wallet["id"].as_str().unwrap().to_owned(), curve, public_key));
@@ -130,7 +148,11 @@ fn creates_signs_and_verifies_on_both_curves_and_survives_a_restart() {
     let (id, _, public_key) = &wallets[1];
     let (status, result) = sign(&stack, id, json!({ "kind": "Message", "message": "0x68656c6c6f" }), None);
     assert_eq!(status, 200, "{result}");
-    check_ed25519(public_key, b"hello", &from_hex0x(result["signature"]["encoded"].as_str().unwrap()).unwrap());
+    check_ed25519(
+        public_key,
+        b"hello",
+        &from_hex0x(result["signature"]["encoded"].as_str().unwrap()).unwrap(),
+    );
 
     // Restart on the same data dir: the same wallets sign with the same keys, under the same root.
     stack.restart();
@@ -146,29 +168,51 @@ fn creates_signs_and_verifies_on_both_curves_and_survives_a_restart() {
             "secp256k1" => check_secp256k1(public_key, &hash, &encoded),
             _ => check_ed25519(public_key, &hash, &encoded),
         }
-        verify_signing_result(&b64_field(&result, "receipt"), &b64_field(&result, "attestation"), &root, now(), &expectations(None)).unwrap();
+        verify_signing_result(
+            &b64_field(&result, "receipt"),
+            &b64_field(&result, "attestation"),
+            &root,
+            now(),
+            &expectations(None),
+        )
+        .unwrap();
     }
 }
-
 
 fn sealed_wallet_row(stack: &Stack, id: &str) -> SealedWallet {
     let db = rusqlite::Connection::open(stack.dir.join("parent.sqlite3")).unwrap();
     let (curve, public_key, sealed): (String, Vec<u8>, Vec<u8>) = db
-        .query_row("SELECT curve, public_key, sealed FROM wallets WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row("SELECT curve, public_key, sealed FROM wallets WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .unwrap();
-    SealedWallet { wallet_id: id.into(), curve: curve.parse().unwrap(), public_key: public_key.into(), sealed: sealed.into() }
+    SealedWallet {
+        wallet_id: id.into(),
+        curve: curve.parse().unwrap(),
+        public_key: public_key.into(),
+        sealed: sealed.into(),
+    }
 }
 
 fn set_sealed(stack: &Stack, id: &str, sealed: &[u8]) {
     let db = rusqlite::Connection::open(stack.dir.join("parent.sqlite3")).unwrap();
     db.busy_timeout(Duration::from_secs(5)).unwrap();
-    assert_eq!(db.execute("UPDATE wallets SET sealed = ?1 WHERE id = ?2", rusqlite::params![sealed, id]).unwrap(), 1);
+    assert_eq!(
+        db.execute("UPDATE wallets SET sealed = ?1 WHERE id = ?2", rusqlite::params![sealed, id]).unwrap(),
+        1
+    );
 }
 
 fn enclave_sign(conn: &mut EnclaveConn, id: u64, wallet: SealedWallet) -> Response {
     conn.call(
         id,
-        Request::Sign(SignRequest { request_id: format!("sig-{id}"), wallet, kind: SignKind::Hash, payload: vec![7u8; 32].into(), nonce: None }),
+        Request::Sign(SignRequest {
+            request_id: format!("sig-{id}"),
+            wallet,
+            kind: SignKind::Hash,
+            payload: vec![7u8; 32].into(),
+            nonce: None,
+        }),
     )
     .body
 }
@@ -249,14 +293,26 @@ fn enclave_answers_requests_in_flight_on_one_connection() {
     // Send many requests before reading any answer; every id comes back exactly once.
     let ids: Vec<u64> = (1000..1032).collect();
     for &id in &ids {
-        let req = Request::Sign(SignRequest { request_id: format!("sig-{id}"), wallet: row.clone(), kind: SignKind::Hash, payload: vec![id as u8; 32].into(), nonce: None });
-        let bytes = signer_common::frame::encode(&signer_common::protocol::RequestFrame::new(id, req).encode()).unwrap();
+        let req = Request::Sign(SignRequest {
+            request_id: format!("sig-{id}"),
+            wallet: row.clone(),
+            kind: SignKind::Hash,
+            payload: vec![id as u8; 32].into(),
+            nonce: None,
+        });
+        let bytes =
+            signer_common::frame::encode(&signer_common::protocol::RequestFrame::new(id, req).encode())
+                .unwrap();
         conn.send_bytes(&bytes).unwrap();
     }
-    let mut seen: Vec<u64> = ids.iter().map(|_| conn.read_response().unwrap()).map(|r| {
-        assert!(matches!(r.body, Response::Signed(_)), "{:?}", r.body);
-        r.id
-    }).collect();
+    let mut seen: Vec<u64> = ids
+        .iter()
+        .map(|_| conn.read_response().unwrap())
+        .map(|r| {
+            assert!(matches!(r.body, Response::Signed(_)), "{:?}", r.body);
+            r.id
+        })
+        .collect();
     seen.sort_unstable();
     assert_eq!(seen, ids);
 }
@@ -282,7 +338,11 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
         (&sigs, json!({ "kind": "Hash", "hash": "0xzz" }).to_string(), 400),
         (&sigs, json!({ "kind": "Message", "message": "0x00" }).to_string(), 400),
         (&sigs, json!({ "kind": "Nope" }).to_string(), 400),
-        ("/wallets/wa-doesnotexist/signatures", json!({ "kind": "Hash", "hash": to_hex0x(&[1; 32]) }).to_string(), 404),
+        (
+            "/wallets/wa-doesnotexist/signatures",
+            json!({ "kind": "Hash", "hash": to_hex0x(&[1; 32]) }).to_string(),
+            404,
+        ),
         ("/wallets", format!("{{\"curve\":\"ed25519\",\"name\":\"{}\"}}", "x".repeat(300 * 1024)), 413),
     ];
     for (path, body, expected) in cases {
@@ -311,7 +371,9 @@ fn parent_reconnects_after_the_enclave_restarts() {
     let body = json!({ "kind": "Hash", "hash": to_hex0x(&[3; 32]) });
     assert_eq!(sign(&stack, &wallet, body.clone(), None).0, 200);
     let old_pid = stack.enclave_pid();
-    assert!(std::process::Command::new("kill").args(["-9", &old_pid.to_string()]).status().unwrap().success());
+    assert!(
+        std::process::Command::new("kill").args(["-9", &old_pid.to_string()]).status().unwrap().success()
+    );
     // The dev supervisor restarts the enclave; the parent's pool reconnects on its own.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -337,14 +399,29 @@ fn attestation_endpoint_and_metrics() {
         &b64_field(&answer, "attestation"),
         &root,
         now(),
-        &Expectations { nonce: Some(vec![1, 2, 3, 4, 5]), pcrs: BTreeMap::from([(0, expected_pcr0())]), ..Default::default() },
+        &Expectations {
+            nonce: Some(vec![1, 2, 3, 4, 5]),
+            pcrs: BTreeMap::from([(0, expected_pcr0())]),
+            ..Default::default()
+        },
     )
     .unwrap();
     for (index, value) in &doc.pcrs {
-        assert_eq!(answer["pcrs"][index.to_string()].as_str().map(|h| hex::decode(h).unwrap()), Some(value.clone()));
+        assert_eq!(
+            answer["pcrs"][index.to_string()].as_str().map(|h| hex::decode(h).unwrap()),
+            Some(value.clone())
+        );
     }
     // The mock root is not the AWS root: a mock document never verifies against AWS.
-    assert!(attestation::verify(&b64_field(&answer, "attestation"), &TrustedRoot::aws_nitro_root_g1(), now(), &Expectations::default()).is_err());
+    assert!(
+        attestation::verify(
+            &b64_field(&answer, "attestation"),
+            &TrustedRoot::aws_nitro_root_g1(),
+            now(),
+            &Expectations::default()
+        )
+        .is_err()
+    );
 
     assert_eq!(stack.get("/healthz", None).unwrap().0, 200);
     let (status, metrics) = stack.get("/metrics", None).unwrap();
@@ -373,11 +450,13 @@ fn signer_cli_creates_signs_and_verifies() {
     std::fs::write(&root_path, stack.get("/enclave/root", None).unwrap().1).unwrap();
     let root_arg = format!("pem:{}", root_path.display());
 
-    let (ok, wallet, err) = signer(&stack, &["wallet", "create", "--curve", "secp256k1", "--root", &root_arg, "--json"]);
+    let (ok, wallet, err) =
+        signer(&stack, &["wallet", "create", "--curve", "secp256k1", "--root", &root_arg, "--json"]);
     assert!(ok, "{err}");
     let id = wallet["id"].as_str().unwrap().to_owned();
     let hash = to_hex0x(&[0xab; 32]);
-    let (ok, result, err) = signer(&stack, &["wallet", "sign", "--wallet", &id, "--hash", &hash, "--root", &root_arg, "--json"]);
+    let (ok, result, err) =
+        signer(&stack, &["wallet", "sign", "--wallet", &id, "--hash", &hash, "--root", &root_arg, "--json"]);
     assert!(ok, "{err}");
     let encoded = from_hex0x(result["signature"]["encoded"].as_str().unwrap()).unwrap();
     check_secp256k1(&from_hex0x(wallet["publicKey"].as_str().unwrap()).unwrap(), &[0xab; 32], &encoded);
@@ -385,28 +464,74 @@ fn signer_cli_creates_signs_and_verifies() {
     // receipt verify: exits 0 on the genuine pair...
     let receipt = result["receipt"].as_str().unwrap().to_owned();
     let attestation_doc = result["attestation"].as_str().unwrap().to_owned();
-    let (ok, verified, err) = signer(&stack, &["receipt", "verify", "--receipt", &receipt, "--attestation", &attestation_doc, "--root", &root_arg, "--json"]);
+    let (ok, verified, err) = signer(
+        &stack,
+        &[
+            "receipt",
+            "verify",
+            "--receipt",
+            &receipt,
+            "--attestation",
+            &attestation_doc,
+            "--root",
+            &root_arg,
+            "--json",
+        ],
+    );
     assert!(ok, "{err}");
     assert_eq!(verified["valid"], true);
     assert_eq!(verified["walletId"], id.as_str());
     // ...and non-zero with a one-line reason on a receipt from another request.
-    let other = signer(&stack, &["wallet", "sign", "--wallet", &id, "--hash", &to_hex0x(&[1; 32]), "--json"]).1;
-    let (ok, _, err) = signer(&stack, &["receipt", "verify", "--receipt", other["receipt"].as_str().unwrap(), "--attestation", &attestation_doc, "--root", &root_arg, "--json"]);
+    let other =
+        signer(&stack, &["wallet", "sign", "--wallet", &id, "--hash", &to_hex0x(&[1; 32]), "--json"]).1;
+    let (ok, _, err) = signer(
+        &stack,
+        &[
+            "receipt",
+            "verify",
+            "--receipt",
+            other["receipt"].as_str().unwrap(),
+            "--attestation",
+            &attestation_doc,
+            "--root",
+            &root_arg,
+            "--json",
+        ],
+    );
     assert!(!ok);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 
     // attestation verify on a file, with the expected PCR0 and nonce.
     let (_, body) = stack.get("/enclave/attestation?nonce=cafe", None).unwrap();
     let doc_path = dir.path().join("doc.b64");
-    std::fs::write(&doc_path, serde_json::from_str::<Value>(&body).unwrap()["attestation"].as_str().unwrap()).unwrap();
+    std::fs::write(&doc_path, serde_json::from_str::<Value>(&body).unwrap()["attestation"].as_str().unwrap())
+        .unwrap();
     let pcr0 = format!("0={}", hex::encode(expected_pcr0()));
     let doc_arg = doc_path.display().to_string();
-    let (ok, out, err) = signer(&stack, &["attestation", "verify", "--doc", &doc_arg, "--root", &root_arg, "--pcr", &pcr0, "--nonce", "cafe", "--json"]);
+    let (ok, out, err) = signer(
+        &stack,
+        &[
+            "attestation",
+            "verify",
+            "--doc",
+            &doc_arg,
+            "--root",
+            &root_arg,
+            "--pcr",
+            &pcr0,
+            "--nonce",
+            "cafe",
+            "--json",
+        ],
+    );
     assert!(ok, "{err}");
     assert_eq!(out["valid"], true);
     assert_eq!(out["nonce"], "cafe");
     assert_eq!(out["digest"], "SHA384");
-    let (ok, _, _) = signer(&stack, &["attestation", "verify", "--doc", &doc_arg, "--root", &root_arg, "--nonce", "beef", "--json"]);
+    let (ok, _, _) = signer(
+        &stack,
+        &["attestation", "verify", "--doc", &doc_arg, "--root", &root_arg, "--nonce", "beef", "--json"],
+    );
     assert!(!ok, "a wrong nonce must fail");
     let (ok, _, _) = signer(&stack, &["attestation", "verify", "--doc", &doc_arg, "--root", "aws", "--json"]);
     assert!(!ok, "a mock document must not verify against the AWS root");

@@ -55,7 +55,8 @@ impl Stack {
 
     /// Starts a stack on an existing data directory, on a new port.
     pub fn start_in(dir: &Path) -> Stack {
-        let mut stack = Stack { dir: dir.to_path_buf(), port: 0, url: String::new(), child: None, _tmp: None };
+        let mut stack =
+            Stack { dir: dir.to_path_buf(), port: 0, url: String::new(), child: None, _tmp: None };
         stack.launch();
         stack
     }
@@ -70,7 +71,8 @@ impl Stack {
         // The credentials file is rewritten on each start; wait for this start's copy.
         let _ = std::fs::remove_file(self.credentials_path());
         let port = free_port();
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("stack.log")).unwrap();
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("stack.log")).unwrap();
         let child = Command::new(bin("signer-parent"))
             .args(["dev", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(&self.dir)
@@ -89,10 +91,10 @@ impl Stack {
     pub fn wait_ready(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Ok(resp) = self.get("/readyz", None) {
-                if resp.0 == 200 && self.dir.join("dev-credentials.json").exists() {
-                    return;
-                }
+            if let Ok((200, _)) = self.get("/readyz", None)
+                && self.dir.join("dev-credentials.json").exists()
+            {
+                return;
             }
             assert!(Instant::now() < deadline, "stack not ready; log:\n{}", self.log());
             std::thread::sleep(Duration::from_millis(50));

@@ -23,10 +23,7 @@ pub fn to_hex0x(bytes: &[u8]) -> String {
 
 /// Parses `0x`-prefixed hex (the prefix is required; either case of digits is accepted).
 pub fn from_hex0x(text: &str) -> Result<Vec<u8>, DecodeError> {
-    let digits = text
-        .strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))
-        .ok_or(DecodeError::Hex)?;
+    let digits = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).ok_or(DecodeError::Hex)?;
     hex::decode(digits).map_err(|_| DecodeError::Hex)
 }
 

@@ -62,10 +62,7 @@ mod tests {
         assert_eq!(body_len([0xff; 4]), Err(FrameError::TooLarge(u32::MAX as usize)));
         assert_eq!(body_len([0; 4]), Err(FrameError::Empty));
         assert!(encode(&vec![0u8; MAX_FRAME_LEN]).is_ok());
-        assert_eq!(
-            encode(&vec![0u8; MAX_FRAME_LEN + 1]),
-            Err(FrameError::TooLarge(MAX_FRAME_LEN + 1))
-        );
+        assert_eq!(encode(&vec![0u8; MAX_FRAME_LEN + 1]), Err(FrameError::TooLarge(MAX_FRAME_LEN + 1)));
     }
 
     #[test]

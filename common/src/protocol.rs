@@ -391,17 +391,33 @@ mod tests {
     fn golden_sign() {
         let bytes = sample_sign().encode();
         let expected = concat!(
-            "a3", "6176", "01", "626964", "07", "64626f6479", // {v: 1, id: 7, body:
-            "a1", "645369676e", "a5",                         //  {"Sign": {
-            "6a726571756573745f6964", "657369672d31",         //   request_id: "sig-1",
-            "6677616c6c6574", "a4",                           //   wallet: {
-            "6977616c6c65745f6964", "6477612d31",             //     wallet_id: "wa-1",
-            "656375727665", "6765643235353139",               //     curve: "ed25519",
-            "6a7075626c69635f6b6579", "420102",               //     public_key: h'0102',
-            "667365616c6564", "4103",                         //     sealed: h'03'},
-            "646b696e64", "6448617368",                       //   kind: "Hash",
-            "677061796c6f6164", "41aa",                       //   payload: h'aa',
-            "656e6f6e6365", "f6",                             //   nonce: null}}}
+            "a3",
+            "6176",
+            "01",
+            "626964",
+            "07",
+            "64626f6479", // {v: 1, id: 7, body:
+            "a1",
+            "645369676e",
+            "a5", //  {"Sign": {
+            "6a726571756573745f6964",
+            "657369672d31", //   request_id: "sig-1",
+            "6677616c6c6574",
+            "a4", //   wallet: {
+            "6977616c6c65745f6964",
+            "6477612d31", //     wallet_id: "wa-1",
+            "656375727665",
+            "6765643235353139", //     curve: "ed25519",
+            "6a7075626c69635f6b6579",
+            "420102", //     public_key: h'0102',
+            "667365616c6564",
+            "4103", //     sealed: h'03'},
+            "646b696e64",
+            "6448617368", //   kind: "Hash",
+            "677061796c6f6164",
+            "41aa", //   payload: h'aa',
+            "656e6f6e6365",
+            "f6", //   nonce: null}}}
         );
         assert_eq!(hex::encode(&bytes), expected);
         assert_eq!(RequestFrame::decode(&bytes).unwrap(), sample_sign());

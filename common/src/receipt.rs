@@ -148,10 +148,7 @@ impl Receipt {
             return Err(ReceiptError::NotDeterministic);
         }
         let get = |name: &'static str| {
-            entries
-                .iter()
-                .find(|(k, _)| matches!(k, Value::Text(t) if t == name))
-                .map(|(_, v)| v)
+            entries.iter().find(|(k, _)| matches!(k, Value::Text(t) if t == name)).map(|(_, v)| v)
         };
         let text = |name: &'static str| match get(name) {
             Some(Value::Text(t)) => Ok(t.clone()),
@@ -259,15 +256,23 @@ mod tests {
             time: 1,
         };
         let expected = concat!(
-            "a7",                                             // map of 7, keys in canonical order:
-            "6176", "01",                                     // "v": 1
-            "646b696e64", "6d57616c6c657443726561746564",     // "kind": "WalletCreated"
-            "6474696d65", "01",                               // "time": 1
-            "656375727665", "6765643235353139",               // "curve": "ed25519"
-            "6877616c6c65744964", "6477612d31",               // "walletId": "wa-1"
-            "697075626c69634b6579", "5820", "00000000000000000000000000000000",
-            "00000000000000000000000000000000",               // "publicKey": 32 zero bytes
-            "69726571756573744964", "6477632d31",             // "requestId": "wc-1"
+            "a7", // map of 7, keys in canonical order:
+            "6176",
+            "01", // "v": 1
+            "646b696e64",
+            "6d57616c6c657443726561746564", // "kind": "WalletCreated"
+            "6474696d65",
+            "01", // "time": 1
+            "656375727665",
+            "6765643235353139", // "curve": "ed25519"
+            "6877616c6c65744964",
+            "6477612d31", // "walletId": "wa-1"
+            "697075626c69634b6579",
+            "5820",
+            "00000000000000000000000000000000",
+            "00000000000000000000000000000000", // "publicKey": 32 zero bytes
+            "69726571756573744964",
+            "6477632d31", // "requestId": "wc-1"
         );
         let bytes = receipt.to_cbor();
         assert_eq!(hex::encode(&bytes), expected);

@@ -23,9 +23,11 @@ fn sign_path(c: &mut Criterion) {
     let mut group = c.benchmark_group("enclave");
     group.throughput(Throughput::Elements(1));
     for curve in [Curve::Secp256k1, Curve::Ed25519] {
-        let Response::WalletCreated(created) =
-            core.handle(Request::CreateWallet(CreateWallet { request_id: "wc-bench".into(), curve, nonce: None }))
-        else {
+        let Response::WalletCreated(created) = core.handle(Request::CreateWallet(CreateWallet {
+            request_id: "wc-bench".into(),
+            curve,
+            nonce: None,
+        })) else {
             panic!("wallet creation failed");
         };
         let request = Request::Sign(SignRequest {

@@ -46,7 +46,10 @@ pub struct EnclaveCore {
 
 impl std::fmt::Debug for EnclaveCore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EnclaveCore").field("nsm", &self.nsm.kind()).field("ready", &self.keys.is_some()).finish()
+        f.debug_struct("EnclaveCore")
+            .field("nsm", &self.nsm.kind())
+            .field("ready", &self.keys.is_some())
+            .finish()
     }
 }
 
@@ -68,11 +71,15 @@ impl EnclaveCore {
     /// Handles one request. Never panics on any input; every refusal changes nothing.
     pub fn handle(&self, request: Request) -> Response {
         let result = match request {
-            Request::Ping => Ok(Response::Pong(Pong { ready: self.keys.is_some(), nsm: self.nsm.kind().into() })),
+            Request::Ping => {
+                Ok(Response::Pong(Pong { ready: self.keys.is_some(), nsm: self.nsm.kind().into() }))
+            }
             Request::CreateWallet(req) => self.create_wallet(req),
             Request::Sign(req) => self.sign(req),
             Request::Attest(req) => self.attest(req),
-            Request::RootCertificate => Ok(Response::RootCertificate(RootCertificate { pem: self.nsm.root_certificate_pem() })),
+            Request::RootCertificate => {
+                Ok(Response::RootCertificate(RootCertificate { pem: self.nsm.root_certificate_pem() }))
+            }
             // A request type added to the protocol but not known to this build.
             #[allow(unreachable_patterns)]
             _ => Err((ErrorCode::Unsupported, "unsupported request".into())),
@@ -137,7 +144,8 @@ impl EnclaveCore {
         // Refuse a bad payload before touching the key.
         WalletKey::check_payload(curve, req.kind, &req.payload).map_err(sign_refusal)?;
 
-        let invalid = || (ErrorCode::SealedWalletInvalid, "sealed wallet does not open for this wallet".to_owned());
+        let invalid =
+            || (ErrorCode::SealedWalletInvalid, "sealed wallet does not open for this wallet".to_owned());
         let secret = keys
             .sealer
             .unseal(&req.wallet.wallet_id, curve, &req.wallet.public_key, &req.wallet.sealed)
@@ -185,7 +193,8 @@ impl EnclaveCore {
     fn attest(&self, req: AttestRequest) -> Result<Response, Refusal> {
         check_nonce(req.nonce.as_ref().map(|n| n.as_slice()))?;
         let internal = |e: crate::nsm::NsmError| (ErrorCode::Internal, format!("attestation failed: {e}"));
-        let document = self.nsm.attest(None, req.nonce.as_ref().map(|n| n.as_slice()), None).map_err(internal)?;
+        let document =
+            self.nsm.attest(None, req.nonce.as_ref().map(|n| n.as_slice()), None).map_err(internal)?;
         let pcrs = self.nsm.pcrs().map_err(internal)?;
         Ok(Response::Attestation(Attestation {
             document: ByteBuf::from(document),
@@ -203,8 +212,14 @@ fn sign_refusal(e: SignError) -> Refusal {
 }
 
 fn check_id(name: &str, id: &str) -> Result<(), Refusal> {
-    let ok = !id.is_empty() && id.len() <= MAX_ID_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok { Ok(()) } else { Err(bad(format!("{name} must be 1 to {MAX_ID_LEN} characters of [A-Za-z0-9_-]"))) }
+    let ok = !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(format!("{name} must be 1 to {MAX_ID_LEN} characters of [A-Za-z0-9_-]")))
+    }
 }
 
 fn check_nonce(nonce: Option<&[u8]>) -> Result<(), Refusal> {
@@ -243,7 +258,11 @@ mod tests {
     }
 
     fn create(core: &EnclaveCore, curve: Curve) -> WalletCreated {
-        match core.handle(Request::CreateWallet(CreateWallet { request_id: "wc-1".into(), curve, nonce: None })) {
+        match core.handle(Request::CreateWallet(CreateWallet {
+            request_id: "wc-1".into(),
+            curve,
+            nonce: None,
+        })) {
             Response::WalletCreated(w) => w,
             other => panic!("{other:?}"),
         }
@@ -276,9 +295,11 @@ mod tests {
             assert_eq!(receipt.public_key, created.wallet.public_key.as_slice());
             assert_eq!(receipt.wallet_id, created.wallet.wallet_id);
             let user_data = Some(Receipt::digest(&created.receipt).to_vec());
-            verify(&created.attestation, &f.root, now_s(), &Expectations { user_data, ..Default::default() }).unwrap();
+            verify(&created.attestation, &f.root, now_s(), &Expectations { user_data, ..Default::default() })
+                .unwrap();
 
-            let Response::Signed(signed) = f.core.handle(sign_req(created.wallet.clone(), SignKind::Hash, vec![5; 32]))
+            let Response::Signed(signed) =
+                f.core.handle(sign_req(created.wallet.clone(), SignKind::Hash, vec![5; 32]))
             else {
                 panic!("signing failed")
             };
@@ -299,7 +320,11 @@ mod tests {
     fn refuses_everything_but_ping_without_a_master_key() {
         let f = fixture(None);
         assert!(matches!(f.core.handle(Request::Ping), Response::Pong(Pong { ready: false, .. })));
-        let req = Request::CreateWallet(CreateWallet { request_id: "wc-1".into(), curve: Curve::Ed25519, nonce: None });
+        let req = Request::CreateWallet(CreateWallet {
+            request_id: "wc-1".into(),
+            curve: Curve::Ed25519,
+            nonce: None,
+        });
         assert_eq!(code(f.core.handle(req)), ErrorCode::NotReady);
     }
 
@@ -318,7 +343,10 @@ mod tests {
         let a = create(&f.core, Curve::Ed25519).wallet;
         let b = create(&f.core, Curve::Ed25519).wallet;
         let mixed = SealedWallet { public_key: b.public_key.clone(), ..a.clone() };
-        assert_eq!(code(f.core.handle(sign_req(mixed, SignKind::Hash, vec![0; 32]))), ErrorCode::SealedWalletInvalid);
+        assert_eq!(
+            code(f.core.handle(sign_req(mixed, SignKind::Hash, vec![0; 32]))),
+            ErrorCode::SealedWalletInvalid
+        );
         let recurved = SealedWallet { curve: Curve::Secp256k1, ..a };
         assert_eq!(
             code(f.core.handle(sign_req(recurved, SignKind::Hash, vec![0; 32]))),
@@ -330,8 +358,14 @@ mod tests {
     fn refuses_bad_requests_before_touching_the_key() {
         let f = ready();
         let wallet = create(&f.core, Curve::Secp256k1).wallet;
-        assert_eq!(code(f.core.handle(sign_req(wallet.clone(), SignKind::Hash, vec![0; 31]))), ErrorCode::BadRequest);
-        assert_eq!(code(f.core.handle(sign_req(wallet.clone(), SignKind::Message, vec![1]))), ErrorCode::Unsupported);
+        assert_eq!(
+            code(f.core.handle(sign_req(wallet.clone(), SignKind::Hash, vec![0; 31]))),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            code(f.core.handle(sign_req(wallet.clone(), SignKind::Message, vec![1]))),
+            ErrorCode::Unsupported
+        );
         let mut long_nonce = sign_req(wallet.clone(), SignKind::Hash, vec![0; 32]);
         if let Request::Sign(s) = &mut long_nonce {
             s.nonce = Some(ByteBuf::from(vec![0; MAX_NONCE_LEN + 1]));

@@ -124,7 +124,8 @@ mod tests {
         );
     }
 
-    const GOLDEN_SEALING_KEY_OF_ZERO_MASTER: &str = "ed0042e84d9f6ac36d5fab51d3d23bf5e316d6a5a0f4658d3c36ea50b05673f8";
+    const GOLDEN_SEALING_KEY_OF_ZERO_MASTER: &str =
+        "ed0042e84d9f6ac36d5fab51d3d23bf5e316d6a5a0f4658d3c36ea50b05673f8";
 
     #[test]
     fn debug_is_redacted() {

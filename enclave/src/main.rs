@@ -72,7 +72,9 @@ fn open_nsm(args: &Args) -> Result<Arc<dyn Nsm>, String> {
             Ok(Arc::new(nsm))
         }
         #[cfg(feature = "nitro")]
-        NsmKind::Nitro => Ok(Arc::new(signer_enclave::nsm::nitro::NitroNsm::open().map_err(|e| format!("NSM: {e}"))?)),
+        NsmKind::Nitro => {
+            Ok(Arc::new(signer_enclave::nsm::nitro::NitroNsm::open().map_err(|e| format!("NSM: {e}"))?))
+        }
         #[cfg(not(feature = "nitro"))]
         NsmKind::Nitro => Err("this build has no real NSM driver; rebuild with --features nitro".into()),
     }
@@ -83,8 +85,13 @@ fn run(args: Args) -> Result<(), String> {
     let master = if args.dev_master_key {
         let dir = args.state_dir.as_ref().ok_or("--dev-master-key needs --state-dir")?;
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        warn!("DEV MODE: the master key is a plain file on disk; anyone who can read it can unseal every wallet");
-        Some(MasterKey::load_or_create_dev(&dir.join("dev-master.key")).map_err(|e| format!("dev master key: {e}"))?)
+        warn!(
+            "DEV MODE: the master key is a plain file on disk; anyone who can read it can unseal every wallet"
+        );
+        Some(
+            MasterKey::load_or_create_dev(&dir.join("dev-master.key"))
+                .map_err(|e| format!("dev master key: {e}"))?,
+        )
     } else {
         warn!("no master key: the enclave answers NotReady until one is provisioned");
         None
@@ -96,7 +103,8 @@ fn run(args: Args) -> Result<(), String> {
         .build()
         .map_err(|e| format!("runtime: {e}"))?;
     runtime.block_on(async move {
-        let listener = Listener::bind(&args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let listener =
+            Listener::bind(&args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         info!(listen = %args.listen, nsm = nsm.kind(), "signer-enclave listening");
         let exit_with_stdin = args.exit_with_stdin;
         let shutdown = async move {

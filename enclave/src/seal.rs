@@ -42,7 +42,14 @@ impl WalletSealer {
     }
 
     /// Seals `secret` for this wallet with a fresh random `nonce` (the caller's RNG).
-    pub fn seal(&self, wallet_id: &str, curve: Curve, public_key: &[u8], secret: &[u8; 32], nonce: [u8; 12]) -> Vec<u8> {
+    pub fn seal(
+        &self,
+        wallet_id: &str,
+        curve: Curve,
+        public_key: &[u8],
+        secret: &[u8; 32],
+        nonce: [u8; 12],
+    ) -> Vec<u8> {
         let aad = associated_data(wallet_id, curve, public_key);
         let ciphertext = match self.cipher.encrypt(&Nonce::from(nonce), Payload { msg: secret, aad: &aad }) {
             Ok(c) => c,
@@ -57,7 +64,13 @@ impl WalletSealer {
     }
 
     /// Opens a sealed wallet, checking that it was sealed for exactly this id, curve and key.
-    pub fn unseal(&self, wallet_id: &str, curve: Curve, public_key: &[u8], sealed: &[u8]) -> Result<Zeroizing<[u8; 32]>, UnsealError> {
+    pub fn unseal(
+        &self,
+        wallet_id: &str,
+        curve: Curve,
+        public_key: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<[u8; 32]>, UnsealError> {
         if sealed.len() != SEALED_LEN || sealed[0] != SEALED_VERSION {
             return Err(UnsealError);
         }
@@ -65,9 +78,7 @@ impl WalletSealer {
         let nonce = Nonce::try_from(nonce).map_err(|_| UnsealError)?;
         let aad = associated_data(wallet_id, curve, public_key);
         let plaintext = Zeroizing::new(
-            self.cipher
-                .decrypt(&nonce, Payload { msg: ciphertext, aad: &aad })
-                .map_err(|_| UnsealError)?,
+            self.cipher.decrypt(&nonce, Payload { msg: ciphertext, aad: &aad }).map_err(|_| UnsealError)?,
         );
         let mut secret = Zeroizing::new([0u8; 32]);
         secret.copy_from_slice(plaintext.get(..32).ok_or(UnsealError)?);
@@ -143,9 +154,9 @@ mod tests {
     }
 
     const GOLDEN_BLOB: &str = concat!(
-        "01",                       // version
-        "030303030303030303030303", // nonce
+        "01",                                                               // version
+        "030303030303030303030303",                                         // nonce
         "d2d6e26d4be3b917d16e5b067eb15e2f3eb8f5a69687c8970b0af2324430b001", // ciphertext
-        "1f5774c90856d318d36965b744026287", // tag
+        "1f5774c90856d318d36965b744026287",                                 // tag
     );
 }

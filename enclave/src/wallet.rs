@@ -43,7 +43,10 @@ pub struct InvalidSecret;
 impl WalletKey {
     /// A new key from `fill`, the enclave's random source. For secp256k1 a draw outside the
     /// scalar range (probability about 2^-128) is retried.
-    pub fn generate<E>(curve: Curve, mut fill: impl FnMut(&mut [u8]) -> Result<(), E>) -> Result<WalletKey, E> {
+    pub fn generate<E>(
+        curve: Curve,
+        mut fill: impl FnMut(&mut [u8]) -> Result<(), E>,
+    ) -> Result<WalletKey, E> {
         loop {
             let mut secret = Zeroizing::new([0u8; 32]);
             fill(secret.as_mut_slice())?;
@@ -95,7 +98,9 @@ impl WalletKey {
             (SignKind::Hash, _) if payload.len() != 32 => Err(SignError::HashLength(payload.len())),
             (SignKind::Hash, _) => Ok(()),
             (SignKind::Message, Curve::Secp256k1) => Err(SignError::MessageUnsupported(curve.as_str())),
-            (SignKind::Message, Curve::Ed25519) if payload.len() > MAX_MESSAGE_LEN => Err(SignError::MessageTooLarge),
+            (SignKind::Message, Curve::Ed25519) if payload.len() > MAX_MESSAGE_LEN => {
+                Err(SignError::MessageTooLarge)
+            }
             (SignKind::Message, Curve::Ed25519) => Ok(()),
         }
     }
@@ -185,7 +190,9 @@ mod tests {
         }
         assert_eq!(WalletKey::from_secret(Curve::Secp256k1, &[0; 32]).err(), Some(InvalidSecret));
         assert_eq!(WalletKey::from_secret(Curve::Secp256k1, &[0xff; 32]).err(), Some(InvalidSecret));
-        assert!(!format!("{:?}", WalletKey::from_secret(Curve::Ed25519, &[0xab; 32]).unwrap()).contains("ab, "));
+        assert!(
+            !format!("{:?}", WalletKey::from_secret(Curve::Ed25519, &[0xab; 32]).unwrap()).contains("ab, ")
+        );
     }
 
     fn getrandom_fill(buf: &mut [u8]) -> Result<(), getrandom::Error> {

@@ -203,7 +203,10 @@ mod tests {
         let vsock: EnclaveAddr = "vsock:16:5000".parse().unwrap();
         assert_eq!(vsock, EnclaveAddr::Vsock { cid: 16, port: 5000 });
         assert_eq!(vsock.to_string(), "vsock:16:5000");
-        assert_eq!("vsock:any:5000".parse::<EnclaveAddr>().unwrap(), EnclaveAddr::Vsock { cid: u32::MAX, port: 5000 });
+        assert_eq!(
+            "vsock:any:5000".parse::<EnclaveAddr>().unwrap(),
+            EnclaveAddr::Vsock { cid: u32::MAX, port: 5000 }
+        );
         for bad in ["", "unix:", "vsock:16", "vsock:x:1", "vsock:1:99999999999", "tcp:1.2.3.4:5"] {
             assert!(bad.parse::<EnclaveAddr>().is_err(), "{bad}");
         }
