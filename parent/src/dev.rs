@@ -1,0 +1,462 @@
+//! Dev mode: bootstrap of an organisation with an admin user and a key credential, written to
+//! `DATA_DIR/dev-credentials.json`, and supervision of a local mock-NSM enclave process.
+//!
+//! Everything here is for a laptop or CI only: the parent generates the user's private key itself
+//! and writes it to disk, which defeats the point of user-held credentials.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, spki::der::pem::LineEnding};
+use serde::{Deserialize, Serialize};
+use signer_common::encoding::to_b64url;
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::api::{now_rfc3339, random_hex};
+use crate::auth::{DEV_TOKEN_LIFETIME, TokenKeys, write_private_file};
+use crate::store::{AppRecord, CredentialRecord, OrgRecord, UserRecord, WalletStore};
+
+/// The credentials file written by dev mode.
+pub const CREDENTIALS_FILE: &str = "dev-credentials.json";
+
+/// The dev admin's username.
+pub const DEV_USERNAME: &str = "admin@dev.local";
+
+/// The enclave's socket inside the data directory.
+pub const ENCLAVE_SOCKET: &str = "enclave.sock";
+
+/// The enclave's pid file inside the data directory.
+pub const ENCLAVE_PID_FILE: &str = "enclave.pid";
+
+/// The enclave's state directory inside the data directory.
+pub const ENCLAVE_STATE_DIR: &str = "enclave";
+
+/// A dev-mode failure.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DevError(pub String);
+
+impl DevError {
+    fn new(context: &str, e: impl std::fmt::Display) -> Self {
+        DevError(format!("{context}: {e}"))
+    }
+}
+
+/// `dev-credentials.json` (see API.md: these fields are fixed, more may be added).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DevCredentials {
+    /// `http://<listen addr>`.
+    pub url: String,
+    /// The dev organisation.
+    pub org_id: String,
+    /// The admin user.
+    pub user_id: String,
+    /// The admin's username.
+    pub username: String,
+    /// A fresh access token (one year).
+    pub access_token: String,
+    /// The default application.
+    pub app_id: String,
+    /// The default application's expected origin, `http://localhost:<port>`.
+    pub origin: String,
+    /// The admin's key credential.
+    pub credential: DevKeyCredential,
+}
+
+impl std::fmt::Debug for DevCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevCredentials")
+            .field("url", &self.url)
+            .field("org_id", &self.org_id)
+            .field("user_id", &self.user_id)
+            .field("app_id", &self.app_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `credential` of [`DevCredentials`].
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DevKeyCredential {
+    /// `Key`.
+    pub kind: String,
+    /// base64url of 16 random bytes.
+    pub cred_id: String,
+    /// `EdDSA`.
+    pub algorithm: String,
+    /// PKCS#8 PEM of the Ed25519 private key.
+    pub private_key_pem: String,
+}
+
+impl std::fmt::Debug for DevKeyCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The private key stays out of logs.
+        f.debug_struct("DevKeyCredential")
+            .field("kind", &self.kind)
+            .field("cred_id", &self.cred_id)
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+fn random_id(prefix: &str) -> Result<String, DevError> {
+    Ok(format!("{prefix}-{}", random_hex(16).map_err(|e| DevError::new("ids", e))?))
+}
+
+/// A new Ed25519 key credential for `user_id`: the store record and the file entry.
+fn new_key_credential(user_id: &str, date: &str) -> Result<(CredentialRecord, DevKeyCredential), DevError> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| DevError::new("random number generator", e))?;
+    let key = SigningKey::from_bytes(&seed);
+    seed.fill(0);
+    let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| DevError::new("PKCS#8 encoding", e))?;
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).map_err(|e| DevError::new("random number generator", e))?;
+    let cred_id = to_b64url(&id);
+    let record = CredentialRecord {
+        cred_id: cred_id.clone(),
+        user_id: user_id.to_owned(),
+        kind: "Key".to_owned(),
+        algorithm: "EdDSA".to_owned(),
+        public_key: key.verifying_key().to_bytes().to_vec(),
+        date_created: date.to_owned(),
+    };
+    let entry = DevKeyCredential {
+        kind: "Key".to_owned(),
+        cred_id,
+        algorithm: "EdDSA".to_owned(),
+        private_key_pem: pem.as_str().to_owned(),
+    };
+    Ok((record, entry))
+}
+
+/// The credential in an existing credentials file, if it is still the stored credential of
+/// `user_id` and its private key matches the stored public key.
+async fn reusable_credential(
+    store: &dyn WalletStore,
+    path: &Path,
+    user_id: &str,
+) -> Option<DevKeyCredential> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let old: DevCredentials = serde_json::from_str(&text).ok()?;
+    let entry = old.credential;
+    let stored = store.get_credential(&entry.cred_id).await.ok()??;
+    let key = SigningKey::from_pkcs8_pem(&entry.private_key_pem).ok()?;
+    (stored.user_id == user_id && stored.public_key == key.verifying_key().to_bytes()).then_some(entry)
+}
+
+/// Makes sure the store holds a dev organisation, admin user, key credential and default app;
+/// writes `data_dir/dev-credentials.json` (mode 0600) with a fresh access token.
+pub async fn bootstrap(
+    store: &dyn WalletStore,
+    tokens: &TokenKeys,
+    data_dir: &Path,
+    listen: SocketAddr,
+) -> Result<DevCredentials, DevError> {
+    let path = data_dir.join(CREDENTIALS_FILE);
+    let origin = format!("http://localhost:{}", listen.port());
+    let store_err = |e| DevError::new("store", e);
+
+    let (org_id, user_id, app_id, credential) = match store.first_org().await.map_err(store_err)? {
+        None => {
+            let date = now_rfc3339();
+            let org = OrgRecord { id: random_id("or")?, name: "dev".to_owned(), date_created: date.clone() };
+            let user = UserRecord {
+                id: random_id("us")?,
+                org_id: org.id.clone(),
+                username: DEV_USERNAME.to_owned(),
+                date_created: date.clone(),
+            };
+            let app = AppRecord {
+                app_id: random_id("ap")?,
+                org_id: org.id.clone(),
+                origin: origin.clone(),
+                rp_id: "localhost".to_owned(),
+                date_created: date.clone(),
+            };
+            let (record, entry) = new_key_credential(&user.id, &date)?;
+            let ids = (org.id.clone(), user.id.clone(), app.app_id.clone());
+            store.insert_org_bootstrap(org, user, record, app).await.map_err(store_err)?;
+            tracing::info!(org_id = %ids.0, user_id = %ids.1, "bootstrapped the dev organisation");
+            (ids.0, ids.1, ids.2, entry)
+        }
+        Some(org) => {
+            let user = store.find_user(&org.id, DEV_USERNAME).await.map_err(store_err)?.ok_or_else(|| {
+                DevError(format!(
+                    "the store's organisation has no user {DEV_USERNAME}; use a fresh --data-dir"
+                ))
+            })?;
+            let app = store.default_app(&org.id).await.map_err(store_err)?.ok_or_else(|| {
+                DevError("the store's organisation has no application; use a fresh --data-dir".into())
+            })?;
+            if app.origin != origin {
+                store.set_app_origin(&app.app_id, &origin).await.map_err(store_err)?;
+                tracing::info!(origin = %origin, "dev application origin follows the listen port");
+            }
+            let entry = match reusable_credential(store, &path, &user.id).await {
+                Some(entry) => entry,
+                None => {
+                    tracing::warn!("{CREDENTIALS_FILE} is missing or stale: adding a new key credential");
+                    let (record, entry) = new_key_credential(&user.id, &now_rfc3339())?;
+                    store.insert_credential(record).await.map_err(store_err)?;
+                    entry
+                }
+            };
+            (org.id, user.id, app.app_id, entry)
+        }
+    };
+
+    let access_token =
+        tokens.issue(&user_id, &org_id, DEV_TOKEN_LIFETIME).map_err(|e| DevError::new("access token", e))?;
+    let credentials = DevCredentials {
+        url: format!("http://{listen}"),
+        org_id,
+        user_id,
+        username: DEV_USERNAME.to_owned(),
+        access_token,
+        app_id,
+        origin,
+        credential,
+    };
+    let json = serde_json::to_vec_pretty(&credentials).map_err(|e| DevError::new("credentials JSON", e))?;
+    write_private_file(&path, &json).map_err(|e| DevError::new(&path.display().to_string(), e))?;
+    Ok(credentials)
+}
+
+/// The arguments the dev enclave is started with.
+pub fn enclave_args(data_dir: &Path) -> Vec<std::ffi::OsString> {
+    let socket = data_dir.join(ENCLAVE_SOCKET);
+    let state = data_dir.join(ENCLAVE_STATE_DIR);
+    let mut listen = std::ffi::OsString::from("unix:");
+    listen.push(socket.as_os_str());
+    vec![
+        "--listen".into(),
+        listen,
+        "--nsm".into(),
+        "mock".into(),
+        "--state-dir".into(),
+        state.into_os_string(),
+        "--dev-master-key".into(),
+        "--exit-with-stdin".into(),
+    ]
+}
+
+/// Runs the enclave binary as a child and restarts it when it exits.
+#[derive(Debug)]
+pub struct Supervisor {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// How long the child may take to exit after its stdin is closed before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// First and largest restart delay.
+const BACKOFF: (Duration, Duration) = (Duration::from_millis(200), Duration::from_secs(5));
+
+impl Supervisor {
+    /// Starts `bin` with [`enclave_args`] and supervises it. The child's stdin is a pipe held by
+    /// the parent (the enclave exits when it closes, so it dies with the parent even on SIGKILL);
+    /// its stderr and stdout are inherited. Its pid is written to `data_dir/enclave.pid`.
+    pub fn start(bin: PathBuf, data_dir: PathBuf) -> Supervisor {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(supervise(bin, data_dir, stopped));
+        Supervisor { stop, task }
+    }
+
+    /// Stops the child (closes its stdin, then kills it if it lingers) and the supervision.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "enclave supervisor task failed");
+        }
+    }
+}
+
+fn spawn_child(bin: &Path, data_dir: &Path) -> std::io::Result<Child> {
+    Command::new(bin)
+        .args(enclave_args(data_dir))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+}
+
+/// Resolves when a stop is requested (or the supervisor handle is gone).
+async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|s| *s).await;
+}
+
+async fn supervise(bin: PathBuf, data_dir: PathBuf, mut stopped: watch::Receiver<bool>) {
+    let pid_file = data_dir.join(ENCLAVE_PID_FILE);
+    let mut backoff = BACKOFF.0;
+    loop {
+        match spawn_child(&bin, &data_dir) {
+            Ok(mut child) => {
+                let pid = child.id().unwrap_or(0);
+                if let Err(e) = std::fs::write(&pid_file, format!("{pid}\n")) {
+                    tracing::warn!(error = %e, "cannot write {}", pid_file.display());
+                }
+                tracing::info!(pid, bin = %bin.display(), "enclave started");
+                let started = Instant::now();
+                // Held, not used: the enclave exits when this pipe closes.
+                let stdin = child.stdin.take();
+                tokio::select! {
+                    status = child.wait() => {
+                        match status {
+                            Ok(status) => tracing::warn!(pid, %status, "enclave exited; restarting"),
+                            Err(e) => tracing::warn!(pid, error = %e, "waiting for the enclave failed; restarting"),
+                        }
+                        drop(stdin);
+                        if started.elapsed() > Duration::from_secs(30) {
+                            backoff = BACKOFF.0;
+                        }
+                    }
+                    _ = stop_requested(&mut stopped) => {
+                        drop(stdin);
+                        if tokio::time::timeout(STOP_GRACE, child.wait()).await.is_err() {
+                            tracing::warn!(pid, "enclave did not exit when its stdin closed; killing it");
+                            let _ = child.kill().await;
+                        }
+                        let _ = std::fs::remove_file(&pid_file);
+                        tracing::info!(pid, "enclave stopped");
+                        return;
+                    }
+                }
+            }
+            Err(e) => tracing::error!(bin = %bin.display(), error = %e, "cannot start the enclave"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop_requested(&mut stopped) => {
+                let _ = std::fs::remove_file(&pid_file);
+                return;
+            }
+        }
+        backoff = (backoff * 2).min(BACKOFF.1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SqliteStore;
+
+    #[tokio::test]
+    async fn bootstrap_creates_then_keeps_the_identity() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_in(dir.path()).unwrap();
+        let tokens = TokenKeys::load_or_create(dir.path()).unwrap();
+        let first = bootstrap(&store, &tokens, dir.path(), "127.0.0.1:4001".parse().unwrap()).await.unwrap();
+        let path = dir.path().join(CREDENTIALS_FILE);
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        for field in ["url", "orgId", "userId", "username", "accessToken", "appId", "origin"] {
+            assert!(json[field].is_string(), "{field}");
+        }
+        assert_eq!(json["url"], "http://127.0.0.1:4001");
+        assert_eq!(json["origin"], "http://localhost:4001");
+        assert_eq!(json["credential"]["kind"], "Key");
+        assert_eq!(json["credential"]["algorithm"], "EdDSA");
+        assert_eq!(
+            signer_common::encoding::from_b64(json["credential"]["credId"].as_str().unwrap()).unwrap().len(),
+            16
+        );
+        let pem = json["credential"]["privateKeyPem"].as_str().unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+        let key = SigningKey::from_pkcs8_pem(pem).unwrap();
+        let stored = store.get_credential(&first.credential.cred_id).await.unwrap().unwrap();
+        assert_eq!(stored.public_key, key.verifying_key().to_bytes());
+        let claims = tokens.verify(&first.access_token).unwrap();
+        assert_eq!((claims.sub, claims.org), (first.user_id.clone(), first.org_id.clone()));
+
+        // A restart on another port keeps the identity, follows the port, issues a fresh token.
+        let second = bootstrap(&store, &tokens, dir.path(), "127.0.0.1:4002".parse().unwrap()).await.unwrap();
+        assert_eq!(
+            (&second.org_id, &second.user_id, &second.app_id),
+            (&first.org_id, &first.user_id, &first.app_id)
+        );
+        assert_eq!(second.credential, first.credential);
+        assert_eq!(second.url, "http://127.0.0.1:4002");
+        assert_eq!(second.origin, "http://localhost:4002");
+        assert_eq!(store.default_app(&first.org_id).await.unwrap().unwrap().origin, "http://localhost:4002");
+
+        // A lost credentials file: the same user gets a new credential.
+        std::fs::remove_file(&path).unwrap();
+        let third = bootstrap(&store, &tokens, dir.path(), "127.0.0.1:4002".parse().unwrap()).await.unwrap();
+        assert_eq!(third.user_id, first.user_id);
+        assert_ne!(third.credential.cred_id, first.credential.cred_id);
+    }
+
+    #[test]
+    fn enclave_arguments_are_exact() {
+        let args: Vec<String> =
+            enclave_args(Path::new("/d")).into_iter().map(|a| a.into_string().unwrap()).collect();
+        assert_eq!(
+            args,
+            [
+                "--listen",
+                "unix:/d/enclave.sock",
+                "--nsm",
+                "mock",
+                "--state-dir",
+                "/d/enclave",
+                "--dev-master-key",
+                "--exit-with-stdin"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn supervisor_restarts_the_child_and_stops_it() {
+        // A stand-in enclave: a shell script that records each start and exits when stdin closes,
+        // or right away on its first start.
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("fake-enclave");
+        let log = dir.path().join("starts");
+        std::fs::write(
+            &bin,
+            format!(
+                "#!/bin/sh\necho \"$@\" >> {log}\nif [ $(wc -l < {log}) -eq 1 ]; then exit 3; fi\ncat > /dev/null\n",
+                log = log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let supervisor = Supervisor::start(bin, dir.path().to_path_buf());
+        let pid_file = dir.path().join(ENCLAVE_PID_FILE);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::read_to_string(&log).map(|s| s.lines().count()).unwrap_or(0) < 2 {
+            assert!(Instant::now() < deadline, "the child was not restarted");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let starts = std::fs::read_to_string(&log).unwrap();
+        assert!(starts.lines().all(|l| l.ends_with("--dev-master-key --exit-with-stdin")), "{starts}");
+        // Wait for the pid file of the second start.
+        let pid = loop {
+            let pid = std::fs::read_to_string(&pid_file).ok().and_then(|s| s.trim().parse::<u32>().ok());
+            if let Some(pid) = pid
+                && Path::new(&format!("/proc/{pid}")).exists()
+            {
+                break pid;
+            }
+            assert!(Instant::now() < deadline, "no pid file");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let started = Instant::now();
+        supervisor.stop().await;
+        assert!(started.elapsed() < STOP_GRACE, "the child exited when its stdin closed");
+        assert!(!pid_file.exists());
+        // The process is gone (reaped by the supervisor).
+        assert!(!Path::new(&format!("/proc/{pid}")).exists());
+    }
+}

@@ -1,0 +1,193 @@
+//! The API's errors: one enum, one mapping to an HTTP status and a stable snake_case code, one
+//! JSON shape: `{ "error": { "code": "...", "message": "..." } }`.
+//!
+//! Messages are written here or come from the enclave (whose messages never carry key material);
+//! internal details are logged, not returned, and nothing a client sent as a secret is echoed.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use signer_common::protocol::{EnclaveError, ErrorCode};
+
+use crate::enclave::EnclaveUnavailable;
+
+/// Every error the HTTP API answers with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The body is not JSON of the expected shape.
+    #[error("invalid JSON body: {0}")]
+    InvalidJson(String),
+    /// A query parameter or body field has an invalid value.
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// `curve` is not a supported curve.
+    #[error("unknown curve; expected secp256k1 or ed25519")]
+    UnknownCurve,
+    /// `kind` is not a supported signature kind.
+    #[error("unknown kind; expected Hash or Message")]
+    UnknownKind,
+    /// A field that must be `0x`-prefixed hex is not.
+    #[error("`{0}` must be 0x-prefixed hex")]
+    InvalidHex(&'static str),
+    /// `hash` is not exactly 32 bytes.
+    #[error("`hash` must be exactly 32 bytes")]
+    InvalidHashLength,
+    /// `X-Request-Nonce` or `?nonce=` is not hex of 1 to 64 bytes.
+    #[error("nonce must be hex (optionally 0x-prefixed) of 1 to 64 bytes")]
+    InvalidNonce,
+    /// The enclave refused the request as malformed.
+    #[error("{0}")]
+    EnclaveBadRequest(String),
+    /// The enclave does not support this combination (a Message on secp256k1, say).
+    #[error("{0}")]
+    Unsupported(String),
+    /// No bearer token, or an invalid or expired one.
+    #[error("missing or invalid access token")]
+    Unauthorized,
+    /// No such wallet (or one of another organisation), or no such route.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The route exists but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The body is larger than the limit.
+    #[error("request body larger than {} bytes", crate::api::BODY_LIMIT)]
+    PayloadTooLarge,
+    /// The enclave could not be reached or did not answer in time.
+    #[error("enclave unavailable")]
+    EnclaveUnavailable,
+    /// The enclave is up but has no master key yet.
+    #[error("enclave not ready: {0}")]
+    EnclaveNotReady(String),
+    /// The stored sealed wallet did not open in the enclave: the stored blob was tampered with,
+    /// swapped, or sealed by another deployment.
+    #[error("the stored sealed wallet was refused by the enclave")]
+    SealedWalletInvalid,
+    /// Anything else; the detail is logged, the client sees a generic message.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidJson(_)
+            | ApiError::InvalidParameter(_)
+            | ApiError::UnknownCurve
+            | ApiError::UnknownKind
+            | ApiError::InvalidHex(_)
+            | ApiError::InvalidHashLength
+            | ApiError::InvalidNonce
+            | ApiError::EnclaveBadRequest(_)
+            | ApiError::Unsupported(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::EnclaveUnavailable | ApiError::EnclaveNotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::SealedWalletInvalid | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable snake_case code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidJson(_) => "invalid_json",
+            ApiError::InvalidParameter(_) => "invalid_parameter",
+            ApiError::UnknownCurve => "unknown_curve",
+            ApiError::UnknownKind => "unknown_kind",
+            ApiError::InvalidHex(_) => "invalid_hex",
+            ApiError::InvalidHashLength => "invalid_hash_length",
+            ApiError::InvalidNonce => "invalid_nonce",
+            ApiError::EnclaveBadRequest(_) => "bad_request",
+            ApiError::Unsupported(_) => "unsupported",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::EnclaveUnavailable => "enclave_unavailable",
+            ApiError::EnclaveNotReady(_) => "enclave_not_ready",
+            ApiError::SealedWalletInvalid => "sealed_wallet_invalid",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<EnclaveUnavailable> for ApiError {
+    fn from(e: EnclaveUnavailable) -> Self {
+        tracing::warn!(reason = %e.reason, "enclave unavailable");
+        ApiError::EnclaveUnavailable
+    }
+}
+
+impl From<EnclaveError> for ApiError {
+    fn from(e: EnclaveError) -> Self {
+        match e.code {
+            ErrorCode::BadRequest => ApiError::EnclaveBadRequest(e.message),
+            ErrorCode::Unsupported => ApiError::Unsupported(e.message),
+            ErrorCode::SealedWalletInvalid => ApiError::SealedWalletInvalid,
+            ErrorCode::NotReady => ApiError::EnclaveNotReady(e.message),
+            ErrorCode::Internal => ApiError::Internal(format!("enclave: {}", e.message)),
+            // A code added to the protocol later: the enclave failed in a way this build does not
+            // know; treat it as internal.
+            _ => ApiError::Internal(format!("enclave: {:?}: {}", e.code, e.message)),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(detail = %detail, "internal error");
+        } else if self == ApiError::SealedWalletInvalid {
+            tracing::error!(
+                "the enclave refused a stored sealed wallet: the store may have been tampered with"
+            );
+        }
+        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        (status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enclave_codes_map_to_statuses() {
+        let cases = [
+            (ErrorCode::BadRequest, 400, "bad_request"),
+            (ErrorCode::Unsupported, 400, "unsupported"),
+            (ErrorCode::SealedWalletInvalid, 500, "sealed_wallet_invalid"),
+            (ErrorCode::NotReady, 503, "enclave_not_ready"),
+            (ErrorCode::Internal, 500, "internal"),
+        ];
+        for (code, status, name) in cases {
+            let e = ApiError::from(EnclaveError { code, message: "m".into() });
+            assert_eq!(e.status().as_u16(), status, "{code:?}");
+            assert_eq!(e.code(), name);
+        }
+        assert_eq!(ApiError::from(EnclaveUnavailable { reason: "x".into() }).status().as_u16(), 503);
+    }
+
+    #[test]
+    fn internal_details_are_not_returned() {
+        let e = ApiError::Internal("database file /secret/path is locked".into());
+        assert_eq!(e.to_string(), "internal error");
+    }
+
+    #[tokio::test]
+    async fn json_shape() {
+        let response = ApiError::InvalidHashLength.into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["error"]["code"], "invalid_hash_length");
+        assert_eq!(v["error"]["message"], "`hash` must be exactly 32 bytes");
+        assert_eq!(v.as_object().unwrap().len(), 1);
+    }
+}

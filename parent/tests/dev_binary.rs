@@ -1,0 +1,168 @@
+//! The `signer-parent dev` binary end to end, with a stand-in enclave: a script that only waits
+//! for its stdin to close (as the real enclave does with `--exit-with-stdin`), while the test
+//! serves the enclave socket itself.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod support;
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use signer_transport::{EnclaveAddr, Listener};
+use support::{Fake, http, run_fake};
+
+fn fake_enclave_script(dir: &Path) -> std::path::PathBuf {
+    let bin = dir.join("fake-enclave");
+    let args = dir.join("enclave-args");
+    std::fs::write(&bin, format!("#!/bin/sh\necho \"$@\" > {}\nexec cat > /dev/null\n", args.display()))
+        .unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+fn pid_alive(pid: u32) -> bool {
+    // A zombie still has a /proc entry; look at its state.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')))
+        .unwrap_or(false)
+}
+
+/// Starts `signer-parent dev` on a free port and returns it with the address it printed.
+fn start_dev(data: &Path, bin: &Path) -> (std::process::Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_signer-parent"))
+        .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .arg("--enclave-bin")
+        .arg(bin)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("signer-parent exited before listening").unwrap();
+        if let Some(url) = line.strip_prefix("signer-parent listening on http://") {
+            break url.parse().unwrap();
+        }
+    };
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+fn terminate(mut child: std::process::Child) -> std::process::ExitStatus {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "signer-parent did not exit on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_bootstraps_serves_and_shuts_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let bin = fake_enclave_script(dir.path());
+    // The test plays the enclave on the socket the dev enclave would listen on.
+    std::fs::create_dir_all(&data).unwrap();
+    let fake = Arc::new(Fake::default());
+    fake.ready.store(true, Ordering::SeqCst);
+    let socket = EnclaveAddr::Unix(data.join("enclave.sock"));
+    tokio::spawn(run_fake(Listener::bind(&socket).unwrap(), fake.clone()));
+
+    let (child, addr) = tokio::task::spawn_blocking({
+        let (data, bin) = (data.clone(), bin.clone());
+        move || start_dev(&data, &bin)
+    })
+    .await
+    .unwrap();
+
+    let creds: Value =
+        serde_json::from_slice(&std::fs::read(data.join("dev-credentials.json")).unwrap()).unwrap();
+    assert_eq!(
+        std::fs::metadata(data.join("dev-credentials.json")).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(creds["url"], format!("http://{addr}"));
+    assert_eq!(creds["origin"], format!("http://localhost:{}", addr.port()));
+    assert_eq!(creds["credential"]["kind"], "Key");
+
+    // The enclave child got exactly the contracted arguments and its pid was written.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !dir.path().join("enclave-args").exists() || !data.join("enclave.pid").exists() {
+        assert!(Instant::now() < deadline, "the enclave was not started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let args = std::fs::read_to_string(dir.path().join("enclave-args")).unwrap();
+    let expected = format!(
+        "--listen unix:{} --nsm mock --state-dir {} --dev-master-key --exit-with-stdin",
+        data.join("enclave.sock").display(),
+        data.join("enclave").display()
+    );
+    assert_eq!(args.trim(), expected);
+    let pid: u32 = std::fs::read_to_string(data.join("enclave.pid")).unwrap().trim().parse().unwrap();
+    assert!(pid_alive(pid));
+
+    let reply = http(addr, "GET", "/readyz", &[], None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let auth = format!("Bearer {}", creds["accessToken"].as_str().unwrap());
+    let reply =
+        http(addr, "POST", "/wallets", &[("authorization", &auth)], Some(br#"{"curve":"secp256k1"}"#)).await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+
+    let status = tokio::task::spawn_blocking(move || terminate(child)).await.unwrap();
+    assert!(status.success(), "{status}");
+    assert!(!pid_alive(pid), "the enclave child outlived the parent");
+    assert!(!data.join("enclave.pid").exists());
+
+    // A restart keeps the identity and rewrites the file with a fresh token and the new URL.
+    let (child, addr2) = tokio::task::spawn_blocking({
+        let (data, bin) = (data.clone(), bin.clone());
+        move || start_dev(&data, &bin)
+    })
+    .await
+    .unwrap();
+    let again: Value =
+        serde_json::from_slice(&std::fs::read(data.join("dev-credentials.json")).unwrap()).unwrap();
+    for field in ["orgId", "userId", "username", "appId"] {
+        assert_eq!(again[field], creds[field], "{field}");
+    }
+    assert_eq!(again["credential"], creds["credential"]);
+    assert_eq!(again["url"], format!("http://{addr2}"));
+    let auth = format!("Bearer {}", again["accessToken"].as_str().unwrap());
+    let reply = http(addr2, "GET", "/wallets", &[("authorization", &auth)], None).await;
+    assert_eq!(reply.json()["items"].as_array().unwrap().len(), 1);
+    let status = tokio::task::spawn_blocking(move || terminate(child)).await.unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn dev_without_an_enclave_binary_fails_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_signer-parent"))
+        .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("d"))
+        .arg("--enclave-bin")
+        .arg(dir.path().join("missing"))
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("enclave binary not found"), "{stderr}");
+}

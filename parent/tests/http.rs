@@ -1,0 +1,401 @@
+//! The HTTP API against a fake enclave on a Unix socket in a temporary directory.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use signer_common::encoding::from_b64;
+use signer_common::protocol::ErrorCode;
+use signer_parent::api::{AppState, router};
+use signer_parent::auth::TokenKeys;
+use signer_parent::enclave::EnclaveClient;
+use signer_parent::metrics::Metrics;
+use signer_parent::store::{SqliteStore, WalletStore};
+use signer_transport::{EnclaveAddr, Listener};
+use support::{Fake, Reply, http, raw, run_fake};
+
+struct Harness {
+    addr: SocketAddr,
+    fake: Arc<Fake>,
+    tokens: TokenKeys,
+    token: String,
+    dir: tempfile::TempDir,
+    _fake_task: tokio::task::JoinHandle<()>,
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = EnclaveAddr::Unix(dir.path().join("enclave.sock"));
+        let fake = Arc::new(Fake::default());
+        fake.ready.store(true, Ordering::SeqCst);
+        let fake_task = tokio::spawn(run_fake(Listener::bind(&socket).unwrap(), fake.clone()));
+        let store: Arc<dyn WalletStore> = Arc::new(SqliteStore::open_in(dir.path()).unwrap());
+        let tokens = TokenKeys::from_secret(&[7; 32]);
+        let token = tokens.issue("us-1", "or-1", Duration::from_secs(3600)).unwrap();
+        let state = AppState {
+            enclave: EnclaveClient::new(socket, 2, Duration::from_secs(2)),
+            store,
+            tokens: Arc::new(tokens.clone()),
+            metrics: Arc::new(Metrics::new()),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+        Harness { addr, fake, tokens, token, dir, _fake_task: fake_task }
+    }
+
+    fn auth(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        http(self.addr, "GET", path, &[("authorization", &self.auth())], None).await
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Reply {
+        let body = serde_json::to_vec(body).unwrap();
+        http(self.addr, "POST", path, &[("authorization", &self.auth())], Some(&body)).await
+    }
+
+    async fn create(&self, curve: &str) -> Value {
+        let reply = self.post("/wallets", &json!({ "curve": curve })).await;
+        assert_eq!(reply.status, 201, "{}", reply.text());
+        reply.json()
+    }
+}
+
+#[tokio::test]
+async fn health_readiness_and_unknown_routes() {
+    let h = Harness::start().await;
+    let reply = http(h.addr, "GET", "/healthz", &[], None).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.headers.get("x-request-id").is_some_and(|v| v.starts_with("req-")));
+    let reply = http(h.addr, "GET", "/readyz", &[], None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["nsm"], "mock");
+
+    h.fake.ready.store(false, Ordering::SeqCst);
+    let reply = http(h.addr, "GET", "/readyz", &[], None).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (503, "enclave_not_ready"));
+
+    let reply = http(h.addr, "GET", "/nope", &[], None).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (404, "not_found"));
+    let reply = http(h.addr, "DELETE", "/healthz", &[], None).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (405, "method_not_allowed"));
+}
+
+#[tokio::test]
+async fn enclave_down_is_503_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn WalletStore> = Arc::new(SqliteStore::open_in(dir.path()).unwrap());
+    let tokens = TokenKeys::from_secret(&[7; 32]);
+    let token = tokens.issue("us-1", "or-1", Duration::from_secs(3600)).unwrap();
+    let state = AppState {
+        enclave: EnclaveClient::new(
+            EnclaveAddr::Unix(dir.path().join("absent.sock")),
+            2,
+            Duration::from_secs(2),
+        ),
+        store,
+        tokens: Arc::new(tokens),
+        metrics: Arc::new(Metrics::new()),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    let auth = format!("Bearer {token}");
+    let body = br#"{"curve":"ed25519"}"#;
+    let reply = http(addr, "POST", "/wallets", &[("authorization", &auth)], Some(body)).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (503, "enclave_unavailable"));
+    let reply = http(addr, "GET", "/readyz", &[], None).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (503, "enclave_unavailable"));
+    let reply = http(addr, "GET", "/wallets", &[("authorization", &auth)], None).await;
+    assert_eq!(reply.json()["items"], json!([]));
+}
+
+#[tokio::test]
+async fn an_enclave_refusal_stores_nothing() {
+    let h = Harness::start().await;
+    *h.fake.refuse_create.lock().unwrap() = Some(ErrorCode::NotReady);
+    let reply = h.post("/wallets", &json!({ "curve": "secp256k1" })).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (503, "enclave_not_ready"));
+    *h.fake.refuse_create.lock().unwrap() = Some(ErrorCode::Internal);
+    let reply = h.post("/wallets", &json!({ "curve": "secp256k1" })).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (500, "internal"));
+    assert_eq!(h.get("/wallets").await.json()["items"], json!([]));
+}
+
+#[tokio::test]
+async fn wallets_need_a_valid_token() {
+    let h = Harness::start().await;
+    let cases: Vec<Vec<(&str, String)>> = vec![
+        vec![],
+        vec![("authorization", "Bearer nope".into())],
+        vec![("authorization", format!("Basic {}", h.token))],
+        vec![(
+            "authorization",
+            format!(
+                "Bearer {}",
+                TokenKeys::from_secret(&[8; 32]).issue("u", "o", Duration::from_secs(60)).unwrap()
+            ),
+        )],
+    ];
+    for headers in cases {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        for (method, path) in
+            [("GET", "/wallets"), ("GET", "/wallets/wa-0000"), ("POST", "/wallets/wa-0000/signatures")]
+        {
+            let reply = http(h.addr, method, path, &headers, Some(b"{}")).await;
+            assert_eq!((reply.status, reply.error_code().as_str()), (401, "unauthorized"), "{method} {path}");
+        }
+        let reply = http(h.addr, "POST", "/wallets", &headers, Some(br#"{"curve":"ed25519"}"#)).await;
+        assert_eq!(reply.status, 401);
+    }
+    // No secret is echoed.
+    let reply =
+        http(h.addr, "GET", "/wallets", &[("authorization", "Bearer secret-looking-token")], None).await;
+    assert!(!reply.text().contains("secret-looking-token"));
+}
+
+#[tokio::test]
+async fn create_get_list_and_org_scoping() {
+    let h = Harness::start().await;
+    let created = h.create("secp256k1").await;
+    assert_eq!(created["id"], "wa-0000");
+    assert_eq!(created["curve"], "secp256k1");
+    assert_eq!(created["scheme"], "ECDSA");
+    assert_eq!(created["status"], "Active");
+    assert_eq!(created["publicKey"], format!("0x{}", "02".repeat(33)));
+    assert!(created["dateCreated"].as_str().unwrap().ends_with('Z'));
+    assert!(created.get("name").is_none());
+    let receipt = from_b64(created["receipt"].as_str().unwrap()).unwrap();
+    assert!(String::from_utf8(receipt).unwrap().starts_with("receipt:wc-"));
+    assert_eq!(from_b64(created["attestation"].as_str().unwrap()).unwrap(), b"doc:none");
+
+    let named = h.post("/wallets", &json!({ "curve": "ed25519", "name": "cold" })).await.json();
+    assert_eq!(named["name"], "cold");
+    assert_eq!(named["scheme"], "EdDSA");
+    assert_eq!(named["publicKey"].as_str().unwrap().len(), 2 + 64);
+    h.create("ed25519").await;
+
+    let got = h.get("/wallets/wa-0000").await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.json(), created);
+    let reply = h.get("/wallets/wa-9999").await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (404, "not_found"));
+
+    // Another organisation sees nothing.
+    let other = h.tokens.issue("us-2", "or-2", Duration::from_secs(60)).unwrap();
+    let auth = format!("Bearer {other}");
+    let reply = http(h.addr, "GET", "/wallets/wa-0000", &[("authorization", &auth)], None).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (404, "not_found"));
+    let body = json!({ "kind": "Hash", "hash": format!("0x{}", "00".repeat(32)) }).to_string();
+    let reply = http(
+        h.addr,
+        "POST",
+        "/wallets/wa-0000/signatures",
+        &[("authorization", &auth)],
+        Some(body.as_bytes()),
+    )
+    .await;
+    assert_eq!(reply.status, 404);
+    let reply = http(h.addr, "GET", "/wallets", &[("authorization", &auth)], None).await;
+    assert_eq!(reply.json(), json!({ "items": [] }));
+
+    // Pagination.
+    let page = h.get("/wallets?limit=2").await.json();
+    let ids: Vec<_> = page["items"].as_array().unwrap().iter().map(|w| w["id"].clone()).collect();
+    assert_eq!(ids, [json!("wa-0000"), json!("wa-0001")]);
+    let token = page["nextPageToken"].as_str().unwrap();
+    let page = h.get(&format!("/wallets?limit=2&paginationToken={token}")).await.json();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["items"][0]["id"], "wa-0002");
+    assert!(page.get("nextPageToken").is_none());
+    for bad in
+        ["/wallets?limit=0", "/wallets?limit=x", "/wallets?limit=100000", "/wallets?paginationToken=wa-9999"]
+    {
+        let reply = h.get(bad).await;
+        assert_eq!((reply.status, reply.error_code().as_str()), (400, "invalid_parameter"), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn bad_inputs_are_400() {
+    let h = Harness::start().await;
+    h.create("secp256k1").await;
+    let auth = h.auth();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("/wallets", b"{not json".to_vec(), "invalid_json"),
+        ("/wallets", b"{}".to_vec(), "invalid_json"),
+        ("/wallets", br#"{"curve":"p256"}"#.to_vec(), "unknown_curve"),
+        ("/wallets/wa-0000/signatures", br#"{"kind":"Typed"}"#.to_vec(), "unknown_kind"),
+        ("/wallets/wa-0000/signatures", br#"{"kind":"Hash","hash":"0xzz"}"#.to_vec(), "invalid_hex"),
+        ("/wallets/wa-0000/signatures", br#"{"kind":"Hash","hash":"abcd"}"#.to_vec(), "invalid_hex"),
+        (
+            "/wallets/wa-0000/signatures",
+            br#"{"kind":"Hash","hash":"0xabcd"}"#.to_vec(),
+            "invalid_hash_length",
+        ),
+        ("/wallets/wa-0000/signatures", br#"{"kind":"Hash"}"#.to_vec(), "invalid_parameter"),
+        ("/wallets/wa-0000/signatures", br#"{"kind":"Message","message":"0x01"}"#.to_vec(), "unsupported"),
+    ];
+    for (path, body, code) in cases {
+        let reply = http(h.addr, "POST", path, &[("authorization", &auth)], Some(&body)).await;
+        assert_eq!(
+            (reply.status, reply.error_code().as_str()),
+            (400, code),
+            "{path} {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    for nonce in ["xyz", "", &"00".repeat(65)] {
+        let reply = http(
+            h.addr,
+            "POST",
+            "/wallets",
+            &[("authorization", &auth), ("x-request-nonce", nonce)],
+            Some(br#"{"curve":"ed25519"}"#),
+        )
+        .await;
+        assert_eq!((reply.status, reply.error_code().as_str()), (400, "invalid_nonce"), "{nonce:?}");
+    }
+    let reply = http(h.addr, "GET", "/enclave/attestation?nonce=xyz", &[], None).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (400, "invalid_nonce"));
+}
+
+#[tokio::test]
+async fn signatures_by_curve_with_nonce() {
+    let h = Harness::start().await;
+    let k1 = h.create("secp256k1").await;
+    let ed = h.create("ed25519").await;
+    let hash = format!("0x{}", "ab".repeat(32));
+
+    let reply = http(
+        h.addr,
+        "POST",
+        &format!("/wallets/{}/signatures", k1["id"].as_str().unwrap()),
+        &[("authorization", &h.auth()), ("x-request-nonce", "0xc0ffee")],
+        Some(json!({ "kind": "Hash", "hash": hash }).to_string().as_bytes()),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let sig = reply.json();
+    assert!(sig["id"].as_str().unwrap().starts_with("sig-"));
+    assert_eq!(sig["walletId"], k1["id"]);
+    assert_eq!(sig["status"], "Signed");
+    assert_eq!(sig["signature"]["r"], format!("0x{}", "11".repeat(32)));
+    assert_eq!(sig["signature"]["s"], format!("0x{}", "22".repeat(32)));
+    assert_eq!(sig["signature"]["recid"], 1);
+    assert_eq!(sig["signature"]["encoded"], format!("0x{}{}01", "11".repeat(32), "22".repeat(32)));
+    assert_eq!(from_b64(sig["attestation"].as_str().unwrap()).unwrap(), b"doc:\xc0\xff\xee");
+    let receipt = String::from_utf8(from_b64(sig["receipt"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(receipt, format!("receipt:{}", sig["id"].as_str().unwrap()));
+
+    let path = format!("/wallets/{}/signatures", ed["id"].as_str().unwrap());
+    let sig = h.post(&path, &json!({ "kind": "Message", "message": "0x68656c6c6f" })).await.json();
+    assert!(sig["signature"].get("recid").is_none());
+    assert_eq!(sig["signature"]["encoded"].as_str().unwrap().len(), 2 + 128);
+    let sig = h.post(&path, &json!({ "kind": "Hash", "hash": hash })).await.json();
+    assert_eq!(sig["status"], "Signed");
+}
+
+#[tokio::test]
+async fn a_tampered_sealed_blob_is_500_sealed_wallet_invalid() {
+    let h = Harness::start().await;
+    let w = h.create("ed25519").await;
+    let db = rusqlite::Connection::open(h.dir.path().join("parent.sqlite3")).unwrap();
+    db.execute("UPDATE wallets SET sealed = x'00' WHERE id = ?1", [w["id"].as_str().unwrap()]).unwrap();
+    drop(db);
+    let reply = h
+        .post(
+            &format!("/wallets/{}/signatures", w["id"].as_str().unwrap()),
+            &json!({ "kind": "Message", "message": "0x00" }),
+        )
+        .await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (500, "sealed_wallet_invalid"));
+}
+
+#[tokio::test]
+async fn bodies_over_256_kib_are_413_json() {
+    let h = Harness::start().await;
+    let auth = h.auth();
+    // Declared too large: refused before the body is read.
+    let head = format!(
+        "POST /wallets HTTP/1.1\r\nhost: t\r\nconnection: close\r\nauthorization: {auth}\r\ncontent-length: {}\r\n\r\n",
+        300 * 1024
+    );
+    let reply = raw(h.addr, head.as_bytes()).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (413, "payload_too_large"));
+
+    // Chunked, no declared length: refused by the body limit while reading.
+    let chunk = vec![b' '; 64 * 1024];
+    let mut request =
+        format!("POST /wallets HTTP/1.1\r\nhost: t\r\nconnection: close\r\nauthorization: {auth}\r\ntransfer-encoding: chunked\r\n\r\n")
+            .into_bytes();
+    for _ in 0..5 {
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(&chunk);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    let reply = raw(h.addr, &request).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (413, "payload_too_large"));
+
+    // Just under the limit is read (and then refused for its content).
+    let mut body = br#"{"curve":"nope","name":""#.to_vec();
+    body.resize(200 * 1024, b'a');
+    body.extend_from_slice(b"\"}");
+    let reply = http(h.addr, "POST", "/wallets", &[("authorization", &auth)], Some(&body)).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (400, "unknown_curve"));
+}
+
+#[tokio::test]
+async fn enclave_endpoints_metrics_and_openapi() {
+    let h = Harness::start().await;
+    let reply = http(h.addr, "GET", "/enclave/attestation?nonce=0x0102", &[], None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let v = reply.json();
+    assert_eq!(from_b64(v["attestation"].as_str().unwrap()).unwrap(), b"doc:\x01\x02");
+    assert_eq!(v["pcrs"]["0"], "aa".repeat(48));
+    assert_eq!(v["pcrs"]["1"], "bb".repeat(48));
+
+    let reply = http(h.addr, "GET", "/enclave/root", &[], None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.headers["content-type"], "application/x-pem-file");
+    assert!(reply.text().starts_with("-----BEGIN CERTIFICATE-----"));
+
+    h.create("ed25519").await;
+    h.get("/wallets/wa-0000").await;
+    h.get("/wallets/missing").await;
+    let reply = http(h.addr, "GET", "/metrics", &[], None).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.headers["content-type"].starts_with("text/plain; version=0.0.4"));
+    let text = reply.text();
+    for needle in [
+        "signer_http_requests_total{route=\"/wallets\",method=\"POST\",status=\"201\"} 1",
+        "signer_http_requests_total{route=\"/wallets/{id}\",method=\"GET\",status=\"200\"} 1",
+        "signer_http_requests_total{route=\"/wallets/{id}\",method=\"GET\",status=\"404\"} 1",
+        "signer_http_requests_total{route=\"/enclave/root\",method=\"GET\",status=\"200\"} 1",
+        "signer_http_request_duration_seconds_count{route=\"/wallets/{id}\",method=\"GET\"} 2",
+        "signer_enclave_requests_total{type=\"CreateWallet\",outcome=\"ok\"} 1",
+        "signer_enclave_request_duration_seconds_count{type=\"Attest\"} 1",
+    ] {
+        assert!(text.contains(needle), "{needle}\n{text}");
+    }
+
+    let reply = http(h.addr, "GET", "/openapi.json", &[], None).await;
+    assert_eq!(reply.status, 200);
+    let doc = reply.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in
+        ["/wallets", "/wallets/{id}", "/wallets/{id}/signatures", "/enclave/attestation", "/enclave/root"]
+    {
+        assert!(doc["paths"].get(path).is_some(), "{path}");
+    }
+}
