@@ -372,12 +372,12 @@ impl WalletStore for SqliteStore {
     fn get_wallet(&self, org_id: &str, wallet_id: &str) -> StoreFuture<'_, Option<WalletRecord>> {
         let (org_id, wallet_id) = (org_id.to_owned(), wallet_id.to_owned());
         self.run(move |conn| {
+            // On every signing request: keep the parsed statement.
             let row = conn
-                .query_row(
-                    &format!("SELECT {WALLET_COLUMNS} FROM wallets WHERE id = ?1 AND org_id = ?2"),
-                    params![wallet_id, org_id],
-                    wallet_from_row,
-                )
+                .prepare_cached(&format!(
+                    "SELECT {WALLET_COLUMNS} FROM wallets WHERE id = ?1 AND org_id = ?2"
+                ))?
+                .query_row(params![wallet_id, org_id], wallet_from_row)
                 .optional()?;
             row.map(finish_wallet).transpose()
         })
