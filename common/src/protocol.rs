@@ -18,27 +18,23 @@ pub const MAX_NONCE_LEN: usize = 64;
 /// The largest message the enclave signs with `kind: Message`.
 pub const MAX_MESSAGE_LEN: usize = 64 * 1024;
 
-/// A request from the parent to the enclave.
+/// One message on the enclave socket: a version, the request id and the body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestFrame {
+pub struct Frame<B> {
     /// Always [`PROTOCOL_VERSION`].
     pub v: u8,
-    /// Chosen by the parent, unique among its requests in flight on this connection.
+    /// Chosen by the parent, unique among its requests in flight on this connection; an answer
+    /// carries the id of the request it answers.
     pub id: u64,
-    /// What is asked.
-    pub body: Request,
+    /// The request or the answer.
+    pub body: B,
 }
 
+/// A request from the parent to the enclave.
+pub type RequestFrame = Frame<Request>;
+
 /// The enclave's answer to the request with the same `id`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResponseFrame {
-    /// Always [`PROTOCOL_VERSION`].
-    pub v: u8,
-    /// The `id` of the request answered.
-    pub id: u64,
-    /// The answer.
-    pub body: Response,
-}
+pub type ResponseFrame = Frame<Response>;
 
 /// What the parent can ask of the enclave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -307,31 +303,10 @@ fn decode_cbor<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, CodecErr
     Ok(value)
 }
 
-impl RequestFrame {
-    /// A request frame of the current version.
-    pub fn new(id: u64, body: Request) -> Self {
-        RequestFrame { v: PROTOCOL_VERSION, id, body }
-    }
-
-    /// CBOR body of the frame.
-    pub fn encode(&self) -> Vec<u8> {
-        encode_cbor(self)
-    }
-
-    /// Decodes and checks the version.
-    pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        let frame: Self = decode_cbor(bytes)?;
-        if frame.v != PROTOCOL_VERSION {
-            return Err(CodecError::Version(frame.v));
-        }
-        Ok(frame)
-    }
-}
-
-impl ResponseFrame {
-    /// A response frame of the current version.
-    pub fn new(id: u64, body: Response) -> Self {
-        ResponseFrame { v: PROTOCOL_VERSION, id, body }
+impl<B: Serialize + for<'de> Deserialize<'de>> Frame<B> {
+    /// A frame of the current version.
+    pub fn new(id: u64, body: B) -> Self {
+        Frame { v: PROTOCOL_VERSION, id, body }
     }
 
     /// CBOR body of the frame.
