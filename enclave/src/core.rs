@@ -81,7 +81,6 @@ impl EnclaveCore {
                 Ok(Response::RootCertificate(RootCertificate { pem: self.nsm.root_certificate_pem() }))
             }
             // A request type added to the protocol but not known to this build.
-            #[allow(unreachable_patterns)]
             _ => Err((ErrorCode::Unsupported, "unsupported request".into())),
         };
         result.unwrap_or_else(|(code, message)| Response::error(code, message))
