@@ -16,6 +16,22 @@ fn signer(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_signer")).args(args).output().unwrap()
 }
 
+/// `signer --credentials CREDS wallet ARGS...`
+fn wallet_cmd(creds: &Path, args: &[&str]) -> Output {
+    signer(&[&["--credentials", path(creds), "wallet"], args].concat())
+}
+
+/// `signer receipt verify --receipt RECEIPT --attestation DOC --root ROOT ARGS...`
+fn receipt_verify(receipt: &str, attestation: &str, root: &str, args: &[&str]) -> Output {
+    let head = ["receipt", "verify", "--receipt", receipt, "--attestation", attestation, "--root", root];
+    signer(&[&head, args].concat())
+}
+
+/// `signer attestation verify --doc DOC --root ROOT ARGS...`
+fn attestation_verify(doc: &Path, root: &str, args: &[&str]) -> Output {
+    signer(&[&["attestation", "verify", "--doc", path(doc), "--root", root], args].concat())
+}
+
 /// Runs a command that must succeed with one JSON object on stdout.
 fn ok_json(output: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -92,19 +108,7 @@ fn wallet_create_and_sign_with_and_without_verification() {
     assert_eq!(stub.requests().last().unwrap().header("x-request-nonce"), Some("abcd"));
 
     let hash = format!("0x{}", "ab".repeat(32));
-    let out = signer(&[
-        "--credentials",
-        path(&creds),
-        "wallet",
-        "sign",
-        "--wallet",
-        &id,
-        "--hash",
-        &hash,
-        "--root",
-        &root,
-        "--json",
-    ]);
+    let out = wallet_cmd(&creds, &["sign", "--wallet", &id, "--hash", &hash, "--root", &root, "--json"]);
     let signed = ok_json(&out);
     assert_eq!(signed["verified"], true);
     assert_eq!(signed["status"], "Signed");
@@ -112,37 +116,19 @@ fn wallet_create_and_sign_with_and_without_verification() {
     assert_eq!(signed["signature"]["encoded"].as_str().unwrap().len(), 2 + 130);
 
     let ed_id = ed["id"].as_str().unwrap();
-    let out = signer(&[
-        "--credentials",
-        path(&creds),
-        "wallet",
-        "sign",
-        "--wallet",
-        ed_id,
-        "--message",
-        "68656c6c6f",
-        "--nonce",
-        "01",
-        "--root",
-        &root,
-        "--json",
-    ]);
+    let out = wallet_cmd(
+        &creds,
+        &["sign", "--wallet", ed_id, "--message", "68656c6c6f", "--nonce", "01", "--root", &root, "--json"],
+    );
     assert_eq!(ok_json(&out)["verified"], true);
 
     // The receipt from `wallet sign` verifies on its own with `receipt verify`.
-    let out = signer(&[
-        "receipt",
-        "verify",
-        "--receipt",
+    let out = receipt_verify(
         signed["receipt"].as_str().unwrap(),
-        "--attestation",
         signed["attestation"].as_str().unwrap(),
-        "--root",
         &root,
-        "--wallet",
-        &id,
-        "--json",
-    ]);
+        &["--wallet", &id, "--json"],
+    );
     let verified = ok_json(&out);
     assert_eq!(verified["valid"], true);
     assert_eq!(verified["kind"], "Hash");
@@ -158,47 +144,25 @@ fn wallet_create_and_sign_with_and_without_verification() {
     }
 
     // get, list, and the text forms.
-    let out = signer(&["--credentials", path(&creds), "wallet", "get", "--wallet", &id, "--json"]);
+    let out = wallet_cmd(&creds, &["get", "--wallet", &id, "--json"]);
     assert_eq!(ok_json(&out)["id"], id.as_str());
-    let out = signer(&["--credentials", path(&creds), "wallet", "list", "--json"]);
+    let out = wallet_cmd(&creds, &["list", "--json"]);
     assert_eq!(ok_json(&out)["items"].as_array().unwrap().len(), 2);
-    let out = signer(&["--credentials", path(&creds), "wallet", "list"]);
+    let out = wallet_cmd(&creds, &["list"]);
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
-    let out = signer(&["--credentials", path(&creds), "wallet", "sign", "--wallet", &id, "--hash", &hash]);
+    let out = wallet_cmd(&creds, &["sign", "--wallet", &id, "--hash", &hash]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("not verified"));
 
     // Failures: API error, bad input, missing credentials, usage errors.
-    let err =
-        failure(&signer(&["--credentials", path(&creds), "wallet", "get", "--wallet", "wa-none", "--json"]));
+    let err = failure(&wallet_cmd(&creds, &["get", "--wallet", "wa-none", "--json"]));
     assert!(err.contains("404") && err.contains("not_found"), "{err}");
-    let err = failure(&signer(&[
-        "--credentials",
-        path(&creds),
-        "wallet",
-        "sign",
-        "--wallet",
-        &id,
-        "--hash",
-        "0x12",
-        "--json",
-    ]));
+    let err = failure(&wallet_cmd(&creds, &["sign", "--wallet", &id, "--hash", "0x12", "--json"]));
     assert!(err.contains("32 bytes"), "{err}");
-    failure(&signer(&[
-        "--credentials",
-        path(&creds),
-        "wallet",
-        "sign",
-        "--wallet",
-        &id,
-        "--hash",
-        &hash,
-        "--message",
-        "00",
-    ]));
-    failure(&signer(&["--credentials", path(&creds), "wallet", "sign", "--wallet", &id]));
+    failure(&wallet_cmd(&creds, &["sign", "--wallet", &id, "--hash", &hash, "--message", "00"]));
+    failure(&wallet_cmd(&creds, &["sign", "--wallet", &id]));
     failure(&signer(&["wallet", "list", "--json"]));
-    failure(&signer(&["--credentials", path(&creds), "wallet", "create", "--curve", "p256", "--json"]));
+    failure(&wallet_cmd(&creds, &["create", "--curve", "p256", "--json"]));
     failure(&signer(&["wallet"]));
     failure(&signer(&["--bogus"]));
 }
@@ -210,17 +174,7 @@ fn lies_from_the_parent_fail_verification() {
         let dir = tempfile::tempdir().unwrap();
         let creds = stub.credentials_file(dir.path());
         let root = pem_arg(&stub.root_file(dir.path()));
-        let created = signer(&[
-            "--credentials",
-            path(&creds),
-            "wallet",
-            "create",
-            "--curve",
-            "secp256k1",
-            "--root",
-            &root,
-            "--json",
-        ]);
+        let created = wallet_cmd(&creds, &["create", "--curve", "secp256k1", "--root", &root, "--json"]);
         if tamper == Tamper::WalletPublicKey {
             let err = failure(&created);
             assert!(err.contains("does not verify") && err.contains("publicKey"), "{err}");
@@ -228,49 +182,20 @@ fn lies_from_the_parent_fail_verification() {
         }
         let id = ok_json(&created)["id"].as_str().unwrap().to_owned();
         let hash = format!("0x{}", "01".repeat(32));
-        let err = failure(&signer(&[
-            "--credentials",
-            path(&creds),
-            "wallet",
-            "sign",
-            "--wallet",
-            &id,
-            "--hash",
-            &hash,
-            "--root",
-            &root,
-            "--json",
-        ]));
+        let err = failure(&wallet_cmd(
+            &creds,
+            &["sign", "--wallet", &id, "--hash", &hash, "--root", &root, "--json"],
+        ));
         assert!(err.contains("step 4"), "{err}");
         // Without --root the lie goes unnoticed, and the output says so.
-        let out = signer(&[
-            "--credentials",
-            path(&creds),
-            "wallet",
-            "sign",
-            "--wallet",
-            &id,
-            "--hash",
-            &hash,
-            "--json",
-        ]);
+        let out = wallet_cmd(&creds, &["sign", "--wallet", &id, "--hash", &hash, "--json"]);
         assert_eq!(ok_json(&out)["verified"], false);
     }
     // The real AWS root does not accept the mock chain.
     let stub = StubParent::start(Tamper::None);
     let dir = tempfile::tempdir().unwrap();
     let creds = stub.credentials_file(dir.path());
-    let err = failure(&signer(&[
-        "--credentials",
-        path(&creds),
-        "wallet",
-        "create",
-        "--curve",
-        "ed25519",
-        "--root",
-        "aws",
-        "--json",
-    ]));
+    let err = failure(&wallet_cmd(&creds, &["create", "--curve", "ed25519", "--root", "aws", "--json"]));
     assert!(err.contains("certificate chain"), "{err}");
 }
 
@@ -278,20 +203,13 @@ fn lies_from_the_parent_fail_verification() {
 fn receipt_verify_refuses_tampering() {
     let nsm = MockNsm::new();
     let dir = tempfile::tempdir().unwrap();
-    let root_file = dir.path().join("root.pem");
-    std::fs::write(&root_file, nsm.root().to_pem()).unwrap();
-    let root = pem_arg(&root_file);
+    let root = pem_arg(&nsm.root_file(dir.path()));
     let key = WalletKey::new(Curve::Ed25519, 3);
     let receipt = key.signed_receipt("wa-9", ReceiptKind::Message, b"m");
     let (bytes, doc) = nsm.attest_receipt(&receipt, Some(b"nn"));
     let (r64, d64) = (to_b64url(&bytes), to_b64url(&doc));
 
-    let verify = |extra: &[&str]| {
-        let mut args =
-            vec!["receipt", "verify", "--receipt", &r64, "--attestation", &d64, "--root", &root, "--json"];
-        args.extend_from_slice(extra);
-        signer(&args)
-    };
+    let verify = |extra: &[&str]| receipt_verify(&r64, &d64, &root, &[&["--json"], extra].concat());
     let pcr1 = format!("1={}", hex::encode(&pcrs()[&1]));
     let json = ok_json(&verify(&["--nonce", "0x6e6e", "--pcr", &pcr1]));
     assert_eq!(json["nonce"], "6e6e");
@@ -305,83 +223,34 @@ fn receipt_verify_refuses_tampering() {
 
     // Another receipt with this document.
     let other = to_b64url(&key.signed_receipt("wa-9", ReceiptKind::Message, b"n").to_cbor());
-    let err = failure(&signer(&[
-        "receipt",
-        "verify",
-        "--receipt",
-        &other,
-        "--attestation",
-        &d64,
-        "--root",
-        &root,
-        "--json",
-    ]));
+    let err = failure(&receipt_verify(&other, &d64, &root, &["--json"]));
     assert!(err.contains("user_data"), "{err}");
     // @FILE arguments and the text form.
     let rfile = dir.path().join("r.b64");
     std::fs::write(&rfile, &r64).unwrap();
-    let out = signer(&[
-        "receipt",
-        "verify",
-        "--receipt",
-        &format!("@{}", rfile.display()),
-        "--attestation",
-        &d64,
-        "--root",
-        &root,
-    ]);
+    let out = receipt_verify(&format!("@{}", rfile.display()), &d64, &root, &[]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("valid Message receipt for wallet wa-9"));
-    failure(&signer(&[
-        "receipt",
-        "verify",
-        "--receipt",
-        "!!",
-        "--attestation",
-        &d64,
-        "--root",
-        &root,
-        "--json",
-    ]));
-    failure(&signer(&[
-        "receipt",
-        "verify",
-        "--receipt",
-        &r64,
-        "--attestation",
-        &d64,
-        "--root",
-        "gcp",
-        "--json",
-    ]));
+    failure(&receipt_verify("!!", &d64, &root, &["--json"]));
+    failure(&receipt_verify(&r64, &d64, "gcp", &["--json"]));
 }
 
 #[test]
 fn attestation_verify_with_mock_documents() {
     let nsm = MockNsm::new();
     let dir = tempfile::tempdir().unwrap();
-    let root_file = dir.path().join("root.pem");
-    std::fs::write(&root_file, nsm.root().to_pem()).unwrap();
-    let root = pem_arg(&root_file);
+    let root = pem_arg(&nsm.root_file(dir.path()));
     let doc = nsm.attest(&[7; 32], Some(b"xyz"));
     let raw = dir.path().join("doc.cbor");
     std::fs::write(&raw, &doc).unwrap();
     let b64 = dir.path().join("doc.b64");
     std::fs::write(&b64, format!("{}\n", to_b64url(&doc))).unwrap();
     for file in [&raw, &b64] {
-        let out = signer(&[
-            "attestation",
-            "verify",
-            "--doc",
-            path(file),
-            "--root",
+        let out = attestation_verify(
+            file,
             &root,
-            "--user-data",
-            &hex::encode([7; 32]),
-            "--nonce",
-            "0x78797a",
-            "--json",
-        ]);
+            &["--user-data", &hex::encode([7; 32]), "--nonce", "0x78797a", "--json"],
+        );
         let json = ok_json(&out);
         assert_eq!(json["valid"], true);
         assert_eq!(json["moduleId"], "i-mock-enc0");
@@ -392,43 +261,13 @@ fn attestation_verify_with_mock_documents() {
         assert!(json["timestamp"].as_u64().unwrap() > 1_700_000_000_000);
         assert_eq!(json["pcrs"].as_object().unwrap().len(), 3);
     }
-    let err = failure(&signer(&[
-        "attestation",
-        "verify",
-        "--doc",
-        path(&raw),
-        "--root",
-        &root,
-        "--user-data",
-        "00",
-        "--json",
-    ]));
+    let err = failure(&attestation_verify(&raw, &root, &["--user-data", "00", "--json"]));
     assert!(err.contains("user_data"), "{err}");
-    let err = failure(&signer(&[
-        "attestation",
-        "verify",
-        "--doc",
-        path(&raw),
-        "--root",
-        &root,
-        "--public-key",
-        "00",
-        "--json",
-    ]));
+    let err = failure(&attestation_verify(&raw, &root, &["--public-key", "00", "--json"]));
     assert!(err.contains("public_key"), "{err}");
-    failure(&signer(&["attestation", "verify", "--doc", path(&raw), "--root", "aws", "--json"]));
-    failure(&signer(&["attestation", "verify", "--doc", "/nonexistent", "--root", &root, "--json"]));
-    failure(&signer(&[
-        "attestation",
-        "verify",
-        "--doc",
-        path(&raw),
-        "--root",
-        &root,
-        "--pcr",
-        "40=00",
-        "--json",
-    ]));
+    failure(&attestation_verify(&raw, "aws", &["--json"]));
+    failure(&attestation_verify(Path::new("/nonexistent"), &root, &["--json"]));
+    failure(&attestation_verify(&raw, &root, &["--pcr", "40=00", "--json"]));
 }
 
 fn aws_vectors() -> (PathBuf, Value) {
@@ -445,26 +284,13 @@ fn attestation_verify_accepts_real_aws_documents_at_their_time() {
         let at = want["verify_at_unix_s"].as_u64().unwrap().to_string();
         let (index, value) = want["pcrs"].as_object().unwrap().iter().next().unwrap();
         let pcr = format!("{index}={}", value.as_str().unwrap());
-        let out = signer(&[
-            "attestation",
-            "verify",
-            "--doc",
-            path(&file),
-            "--root",
-            "aws",
-            "--at",
-            &at,
-            "--pcr",
-            &pcr,
-            "--json",
-        ]);
+        let out = attestation_verify(&file, "aws", &["--at", &at, "--pcr", &pcr, "--json"]);
         let json = ok_json(&out);
         assert_eq!(json["moduleId"], want["module_id"], "{name}");
         assert_eq!(json["timestamp"], want["timestamp_ms"], "{name}");
         assert_eq!(json["pcrs"][index], value.as_str().unwrap(), "{name}");
         // Now, years later, the certificates have expired.
-        let err =
-            failure(&signer(&["attestation", "verify", "--doc", path(&file), "--root", "aws", "--json"]));
+        let err = failure(&attestation_verify(&file, "aws", &["--json"]));
         assert!(err.contains("certificate chain"), "{name}: {err}");
     }
 }
@@ -474,18 +300,12 @@ fn load_tool_measures_and_is_bounded() {
     let stub = StubParent::start(Tamper::None);
     let dir = tempfile::tempdir().unwrap();
     let creds = stub.credentials_file(dir.path());
-    let load = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_signer-load")).args(args).output().unwrap();
-    let out = load(&[
-        "--credentials",
-        path(&creds),
-        "--concurrency",
-        "3",
-        "--requests",
-        "20",
-        "--curve",
-        "ed25519",
-        "--json",
-    ]);
+    // `signer-load --credentials CREDS ARGS...`
+    let load = |args: &[&str]| {
+        let bin = env!("CARGO_BIN_EXE_signer-load");
+        Command::new(bin).args(["--credentials", path(&creds)]).args(args).output().unwrap()
+    };
+    let out = load(&["--concurrency", "3", "--requests", "20", "--curve", "ed25519", "--json"]);
     let json = ok_json(&out);
     assert_eq!((json["requests"].as_u64(), json["errors"].as_u64()), (Some(20), Some(0)));
     assert_eq!(json["concurrency"], 3);
@@ -497,24 +317,14 @@ fn load_tool_measures_and_is_bounded() {
     assert_eq!(signs, 20);
     // An existing wallet, text output.
     let wallet = json["walletId"].as_str().unwrap();
-    let out =
-        load(&["--credentials", path(&creds), "--wallet", wallet, "--concurrency", "1", "--requests", "2"]);
+    let out = load(&["--wallet", wallet, "--concurrency", "1", "--requests", "2"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("req/s"));
     // Bounds and loopback only.
-    failure(&load(&["--credentials", path(&creds), "--concurrency", "1", "--requests", "0"]));
-    failure(&load(&["--credentials", path(&creds), "--concurrency", "1", "--requests", "1000001"]));
-    failure(&load(&["--credentials", path(&creds), "--concurrency", "1000", "--requests", "1"]));
-    failure(&load(&["--credentials", path(&creds), "--concurrency", "1"]));
-    let err = failure(&load(&[
-        "--credentials",
-        path(&creds),
-        "--url",
-        "http://192.0.2.1:80",
-        "--concurrency",
-        "1",
-        "--requests",
-        "1",
-    ]));
+    failure(&load(&["--concurrency", "1", "--requests", "0"]));
+    failure(&load(&["--concurrency", "1", "--requests", "1000001"]));
+    failure(&load(&["--concurrency", "1000", "--requests", "1"]));
+    failure(&load(&["--concurrency", "1"]));
+    let err = failure(&load(&["--url", "http://192.0.2.1:80", "--concurrency", "1", "--requests", "1"]));
     assert!(err.contains("loopback"), "{err}");
 }

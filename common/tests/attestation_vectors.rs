@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use sha2::{Digest as _, Sha256};
+use signer_common::attestation::test_pki::P384_ORDER;
 use signer_common::attestation::{
     Expectations, TrustedRoot, VerifyError, decode_unverified, document_from_file_bytes, verify,
 };
@@ -92,13 +93,6 @@ fn real_documents_verify_at_their_time_only() {
     }
 }
 
-/// P-384 group order, big-endian.
-const P384_N: [u8; 48] = [
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc7, 0x63, 0x4d, 0x81, 0xf4, 0x37, 0x2d, 0xdf, 0x58, 0x1a,
-    0x0d, 0xb2, 0x48, 0xb0, 0xa7, 0x7a, 0xec, 0xec, 0x19, 0x6a, 0xcc, 0xc5, 0x29, 0x73,
-];
-
 #[test]
 fn real_documents_exercise_the_quirks() {
     // The vectors carry what the verifier must accept: an indefinite-length payload map and a
@@ -126,7 +120,7 @@ fn real_documents_exercise_the_quirks() {
         }
         doubled[0] = carry as u8;
         let mut n = [0u8; 49];
-        n[1..].copy_from_slice(&P384_N);
+        n[1..].copy_from_slice(&P384_ORDER);
         let high = doubled > n;
         assert_eq!(high, want["signature_s"] == "high", "{name}");
         seen_high_s |= high;

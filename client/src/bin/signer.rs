@@ -83,6 +83,20 @@ struct ResultCheck {
     pcrs: Vec<String>,
 }
 
+/// The root, time and PCRs that `attestation verify` and `receipt verify` check against.
+#[derive(Args)]
+struct VerifyCheck {
+    /// The trusted root: aws, pem:FILE or der:FILE.
+    #[arg(long, value_name = "ROOT")]
+    root: String,
+    /// Verification time, seconds since the epoch (default: now).
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    at: Option<u64>,
+    /// Expected PCR value, N=HEX (repeatable).
+    #[arg(long = "pcr", value_name = "N=HEX")]
+    pcrs: Vec<String>,
+}
+
 #[derive(Args)]
 struct CreateArgs {
     /// secp256k1 or ed25519.
@@ -123,15 +137,8 @@ enum AttestationCommand {
         /// The document file.
         #[arg(long, value_name = "FILE")]
         doc: PathBuf,
-        /// The trusted root: aws, pem:FILE or der:FILE.
-        #[arg(long, value_name = "ROOT")]
-        root: String,
-        /// Verification time, seconds since the epoch (default: now).
-        #[arg(long, value_name = "UNIX_SECONDS")]
-        at: Option<u64>,
-        /// Expected PCR value, N=HEX (repeatable).
-        #[arg(long = "pcr", value_name = "N=HEX")]
-        pcrs: Vec<String>,
+        #[command(flatten)]
+        check: VerifyCheck,
         /// Expected user_data (hex).
         #[arg(long, value_name = "HEX")]
         user_data: Option<String>,
@@ -163,15 +170,8 @@ enum ReceiptCommand {
         /// The attestation document, base64url (or @FILE).
         #[arg(long, value_name = "B64")]
         attestation: String,
-        /// The trusted root: aws, pem:FILE or der:FILE.
-        #[arg(long, value_name = "ROOT")]
-        root: String,
-        /// Verification time, seconds since the epoch (default: now).
-        #[arg(long, value_name = "UNIX_SECONDS")]
-        at: Option<u64>,
-        /// Expected PCR value, N=HEX (repeatable).
-        #[arg(long = "pcr", value_name = "N=HEX")]
-        pcrs: Vec<String>,
+        #[command(flatten)]
+        check: VerifyCheck,
         /// Expected nonce in the attestation document (hex).
         #[arg(long, value_name = "HEX")]
         nonce: Option<String>,
@@ -260,25 +260,17 @@ fn run(cli: &Cli) -> Result<Output, String> {
                 WalletCommand::Sign(args) => wallet_sign(&client, args),
             }
         }
-        Command::Attestation(AttestationCommand::Verify {
-            doc,
-            root,
-            at,
-            pcrs,
-            user_data,
-            nonce,
-            public_key,
-        }) => {
-            let root = parse_root(root)?;
+        Command::Attestation(AttestationCommand::Verify { doc, check, user_data, nonce, public_key }) => {
+            let root = parse_root(&check.root)?;
             let bytes = cli::read_small_file(doc)?;
             let document = attestation::document_from_file_bytes(&bytes).map_err(|e| e.to_string())?;
             let expect = Expectations {
-                pcrs: parse_pcrs(pcrs)?,
+                pcrs: parse_pcrs(&check.pcrs)?,
                 user_data: user_data.as_deref().map(|h| parse_hex("--user-data", h)).transpose()?,
                 nonce: nonce.as_deref().map(|h| parse_hex("--nonce", h)).transpose()?,
                 public_key: public_key.as_deref().map(|h| parse_hex("--public-key", h)).transpose()?,
             };
-            let at = at.unwrap_or_else(now_unix_seconds);
+            let at = check.at.unwrap_or_else(now_unix_seconds);
             let doc = attestation::verify(&document, &root, at, &expect).map_err(|e| e.to_string())?;
             let mut text =
                 format!("valid attestation document from {} made at {} ms\n", doc.module_id, doc.timestamp);
@@ -302,23 +294,21 @@ fn run(cli: &Cli) -> Result<Output, String> {
         Command::Receipt(ReceiptCommand::Verify {
             receipt,
             attestation,
-            root,
-            at,
-            pcrs,
+            check,
             nonce,
             wallet,
             public_key,
         }) => {
-            let root = parse_root(root)?;
+            let root = parse_root(&check.root)?;
             let receipt = parse_b64_arg("--receipt", receipt)?;
             let attestation = parse_b64_arg("--attestation", attestation)?;
             let expect = ResultExpectations {
-                pcrs: parse_pcrs(pcrs)?,
+                pcrs: parse_pcrs(&check.pcrs)?,
                 nonce: nonce.as_deref().map(parse_nonce).transpose()?,
                 wallet_id: wallet.clone(),
                 public_key: public_key.as_deref().map(|h| parse_hex("--public-key", h)).transpose()?,
             };
-            let at = at.unwrap_or_else(now_unix_seconds);
+            let at = check.at.unwrap_or_else(now_unix_seconds);
             let verified = verify_signing_result(&receipt, &attestation, &root, at, &expect)
                 .map_err(|e| e.to_string())?;
             let r = &verified.receipt;

@@ -1,6 +1,7 @@
-//! Test support: a throwaway P-384 PKI of the same shape as AWS's (root, intermediate, leaf),
-//! a mock "enclave" that makes real receipts, signatures and COSE_Sign1 attestation documents,
-//! and a tiny HTTP stub of the parent on loopback.
+//! Test support: a mock NSM on signer-common's throwaway P-384 test PKI
+//! (`signer_common::attestation::test_pki`, same shape as AWS's: root, intermediate, leaf), a mock
+//! "enclave" that makes real receipts, signatures and COSE_Sign1 attestation documents, and a tiny
+//! HTTP stub of the parent on loopback.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -11,14 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair};
 use ed25519_dalek::Signer as _;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    PKCS_ECDSA_P384_SHA384, date_time_ymd,
-};
-use signer_common::attestation::{AttestationDoc, DIGEST_SHA384, TrustedRoot, cose};
+use signer_common::attestation::test_pki::{TestPki, TestPkiParams};
+use signer_common::attestation::{AttestationDoc, DIGEST_SHA384, TrustedRoot};
 use signer_common::encoding::{from_hex0x, to_b64url, to_hex0x};
 use signer_common::protocol::Curve;
 use signer_common::receipt::{Receipt, ReceiptKind};
@@ -35,51 +31,23 @@ pub fn pcrs() -> BTreeMap<u8, Vec<u8>> {
 
 /// A mock NSM: signs attestation documents with a leaf key chained to its own root.
 pub struct MockNsm {
-    pub root_der: Vec<u8>,
-    pub intermediate_der: Vec<u8>,
-    pub leaf_der: Vec<u8>,
-    leaf_key: EcdsaKeyPair,
-}
-
-fn ca_params(cn: &str) -> CertificateParams {
-    let mut p = CertificateParams::default();
-    p.distinguished_name = rcgen::DistinguishedName::new();
-    p.distinguished_name.push(DnType::CommonName, cn);
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages =
-        vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    p.not_before = date_time_ymd(2024, 1, 1);
-    p.not_after = date_time_ymd(2100, 1, 1);
-    p
+    pub pki: TestPki,
 }
 
 impl MockNsm {
     pub fn new() -> MockNsm {
-        let root_key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).unwrap();
-        let root_params = ca_params("mock.nitro-enclaves root");
-        let root_cert = root_params.self_signed(&root_key).unwrap();
-        let root = Issuer::new(root_params, root_key);
-        let int_key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).unwrap();
-        let int_params = ca_params("mock.nitro-enclaves intermediate");
-        let int_cert = int_params.signed_by(&int_key, &root).unwrap();
-        let intermediate = Issuer::new(int_params, int_key);
-        let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).unwrap();
-        let mut leaf_params = ca_params("i-mock-enc0.mock.nitro-enclaves");
-        leaf_params.is_ca = IsCa::ExplicitNoCa;
-        leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        let leaf_cert = leaf_params.signed_by(&leaf_key, &intermediate).unwrap();
-        let leaf_key =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &leaf_key.serialize_der()).unwrap();
-        MockNsm {
-            root_der: root_cert.der().to_vec(),
-            intermediate_der: int_cert.der().to_vec(),
-            leaf_der: leaf_cert.der().to_vec(),
-            leaf_key,
-        }
+        MockNsm { pki: TestPki::new(&TestPkiParams::new("mock", (2024, 1, 1), (2100, 1, 1))) }
     }
 
     pub fn root(&self) -> TrustedRoot {
-        TrustedRoot::from_der(self.root_der.clone()).unwrap()
+        self.pki.root()
+    }
+
+    /// The root as a PEM file, `root.pem` in `dir`.
+    pub fn root_file(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        let path = dir.join("root.pem");
+        std::fs::write(&path, self.root().to_pem()).unwrap();
+        path
     }
 
     /// A COSE_Sign1 ES384 document with these user_data and nonce.
@@ -89,16 +57,13 @@ impl MockNsm {
             digest: DIGEST_SHA384.into(),
             timestamp: now() * 1000,
             pcrs: pcrs(),
-            certificate: self.leaf_der.clone(),
-            cabundle: vec![self.root_der.clone(), self.intermediate_der.clone()],
+            certificate: self.pki.leaf_der.clone(),
+            cabundle: self.pki.cabundle(),
             public_key: None,
             user_data: Some(user_data.to_vec()),
             nonce: nonce.map(<[u8]>::to_vec),
         };
-        let payload = doc.to_cbor();
-        let tbs = cose::sig_structure(&cose::ES384_PROTECTED_HEADER, &payload);
-        let sig = self.leaf_key.sign(&SystemRandom::new(), &tbs).unwrap();
-        cose::encode_sign1(&cose::ES384_PROTECTED_HEADER, &payload, sig.as_ref())
+        self.pki.sign(&doc)
     }
 
     /// Receipt bytes and the document that binds them.
@@ -278,9 +243,7 @@ impl StubParent {
 
     /// The stub's root as a PEM file.
     pub fn root_file(&self, dir: &std::path::Path) -> std::path::PathBuf {
-        let path = dir.join("root.pem");
-        std::fs::write(&path, self.nsm.root().to_pem()).unwrap();
-        path
+        self.nsm.root_file(dir)
     }
 }
 

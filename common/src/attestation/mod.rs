@@ -15,6 +15,8 @@ mod cbor;
 pub mod cose;
 mod doc;
 mod root;
+#[cfg(any(test, feature = "test-pki"))]
+pub mod test_pki;
 mod verify;
 
 use base64::Engine as _;
