@@ -11,7 +11,9 @@ use signer_client::{ResultExpectations, verify_signing_result};
 use signer_common::attestation::{self, Expectations, TrustedRoot};
 use signer_common::encoding::{from_b64, from_hex0x, to_hex0x};
 use signer_common::frame::MAX_FRAME_LEN;
-use signer_common::protocol::{ErrorCode, Request, Response, SealedWallet, SignKind, SignRequest};
+use signer_common::protocol::{
+    AttestationMode, ErrorCode, Request, Response, SealedWallet, SignKind, SignRequest,
+};
 use signer_common::receipt::{Receipt, ReceiptKind};
 use signer_e2e::{EnclaveConn, Stack, bin};
 
@@ -212,6 +214,7 @@ fn enclave_sign(conn: &mut EnclaveConn, id: u64, wallet: SealedWallet) -> Respon
             kind: SignKind::Hash,
             payload: vec![7u8; 32].into(),
             nonce: None,
+            attestation: AttestationMode::Fresh,
         }),
     )
     .body
@@ -299,6 +302,8 @@ fn enclave_answers_requests_in_flight_on_one_connection() {
             kind: SignKind::Hash,
             payload: vec![id as u8; 32].into(),
             nonce: None,
+            // Half of them in session mode: both kinds interleave on one connection.
+            attestation: if id % 2 == 0 { AttestationMode::Fresh } else { AttestationMode::Session },
         });
         let bytes =
             signer_common::frame::encode(&signer_common::protocol::RequestFrame::new(id, req).encode())

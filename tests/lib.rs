@@ -68,6 +68,8 @@ impl Stack {
     }
 
     fn launch(&mut self) {
+        // `signer-parent dev` starts this one: fail here, clearly, when it was not built.
+        bin("signer-enclave");
         // The credentials file is rewritten on each start; wait for this start's copy.
         let _ = std::fs::remove_file(self.credentials_path());
         let port = free_port();

@@ -375,6 +375,7 @@ mod tests {
             payload: Some(hash.to_vec()),
             signature: Some(encoded),
             request_id: "sig-1".into(),
+            nonce: None,
             time: 1_700_000_000_000,
         }
     }
@@ -389,6 +390,7 @@ mod tests {
             payload: Some(payload.to_vec()),
             signature: Some(key.sign(payload).to_bytes().to_vec()),
             request_id: "sig-2".into(),
+            nonce: None,
             time: 1_700_000_000_000,
         }
     }
@@ -427,6 +429,7 @@ mod tests {
             payload: None,
             signature: None,
             request_id: "wc-1".into(),
+            nonce: None,
             time: 1,
         };
         verify_receipt_signature(&receipt).unwrap();

@@ -5,6 +5,7 @@
 //! - [`protocol`]: the versioned CBOR request/response messages carried in those frames.
 //! - [`receipt`]: the deterministic CBOR receipt that describes every signing result.
 //! - [`attestation`]: the Nitro attestation document model and its verifier.
+//! - [`session`]: session receipts (a receipt key attested once).
 //! - [`encoding`]: the hex and base64url forms used in JSON.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -13,3 +14,4 @@ pub mod encoding;
 pub mod frame;
 pub mod protocol;
 pub mod receipt;
+pub mod session;

@@ -50,6 +50,8 @@ pub enum Request {
     Attest(AttestRequest),
     /// The root certificate that the enclave's documents chain to.
     RootCertificate,
+    /// A session document: the attestation of a receipt-signing key (see [`Evidence::Session`]).
+    SessionDocument(SessionQuery),
 }
 
 /// What the enclave answers.
@@ -66,6 +68,8 @@ pub enum Response {
     Attestation(Attestation),
     /// Answer to [`Request::RootCertificate`].
     RootCertificate(RootCertificate),
+    /// Answer to [`Request::SessionDocument`].
+    SessionDocument(SessionDocument),
     /// The request was refused or failed; nothing was changed.
     Error(EnclaveError),
 }
@@ -147,6 +151,41 @@ pub enum AttestationMode {
     /// A fresh NSM attestation document per request, with `user_data` = SHA-256(receipt).
     #[default]
     Fresh,
+    /// The receipt signed by the enclave's session receipt key, whose public key is attested
+    /// once in a session document. Much cheaper: no NSM call per request.
+    Session,
+}
+
+/// What binds a receipt to a measured enclave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Evidence {
+    /// A fresh attestation document (COSE_Sign1) with `user_data` = SHA-256(receipt) and the
+    /// client's nonce.
+    Document(ByteBuf),
+    /// An Ed25519 signature over the receipt by the session receipt key that the session
+    /// document `session_id` attests (see `common/SPEC.md`, "Session receipts").
+    Session {
+        /// SHA-256 of the session document.
+        session_id: ByteBuf,
+        /// Ed25519 signature over `"signer/receipt/v1" || 0x00 || receipt`.
+        signature: ByteBuf,
+    },
+}
+
+/// [`Request::SessionDocument`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionQuery {
+    /// A specific document by id (SHA-256 of the document), or the current one when absent.
+    pub id: Option<ByteBuf>,
+}
+
+/// [`Response::SessionDocument`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionDocument {
+    /// SHA-256 of `document`.
+    pub id: ByteBuf,
+    /// COSE_Sign1 attestation document whose `public_key` is the receipt key.
+    pub document: ByteBuf,
 }
 
 /// [`Request::CreateWallet`].
@@ -158,6 +197,9 @@ pub struct CreateWallet {
     pub curve: Curve,
     /// The client's nonce for the attestation document, if any.
     pub nonce: Option<ByteBuf>,
+    /// How the result is attested.
+    #[serde(default)]
+    pub attestation: AttestationMode,
 }
 
 /// A wallet as the parent stores it: public record plus the sealed key.
@@ -186,6 +228,9 @@ pub struct SignRequest {
     pub payload: ByteBuf,
     /// The client's nonce for the attestation document, if any.
     pub nonce: Option<ByteBuf>,
+    /// How the result is attested.
+    #[serde(default)]
+    pub attestation: AttestationMode,
 }
 
 /// [`Request::Attest`].
@@ -211,8 +256,8 @@ pub struct WalletCreated {
     pub wallet: SealedWallet,
     /// The deterministic CBOR receipt (`kind: WalletCreated`).
     pub receipt: ByteBuf,
-    /// COSE_Sign1 attestation document with `user_data` = SHA-256(receipt).
-    pub attestation: ByteBuf,
+    /// What binds the receipt to the enclave.
+    pub evidence: Evidence,
 }
 
 /// [`Response::Signed`].
@@ -222,8 +267,8 @@ pub struct Signed {
     pub signature: ByteBuf,
     /// The deterministic CBOR receipt.
     pub receipt: ByteBuf,
-    /// COSE_Sign1 attestation document with `user_data` = SHA-256(receipt).
-    pub attestation: ByteBuf,
+    /// What binds the receipt to the enclave.
+    pub evidence: Evidence,
 }
 
 /// [`Response::Attestation`].
@@ -255,6 +300,8 @@ pub enum ErrorCode {
     SealedWalletInvalid,
     /// The enclave has no master key yet.
     NotReady,
+    /// The thing asked for (a session document by id) is not known to this enclave.
+    NotFound,
     /// The NSM or another enclave component failed.
     Internal,
 }
@@ -349,6 +396,7 @@ mod tests {
                 kind: SignKind::Hash,
                 payload: ByteBuf::from(vec![0xaa]),
                 nonce: None,
+                attestation: AttestationMode::Fresh,
             }),
         )
     }
@@ -374,7 +422,7 @@ mod tests {
             "64626f6479", // {v: 1, id: 7, body:
             "a1",
             "645369676e",
-            "a5", //  {"Sign": {
+            "a6", //  {"Sign": {
             "6a726571756573745f6964",
             "657369672d31", //   request_id: "sig-1",
             "6677616c6c6574",
@@ -392,7 +440,9 @@ mod tests {
             "677061796c6f6164",
             "41aa", //   payload: h'aa',
             "656e6f6e6365",
-            "f6", //   nonce: null}}}
+            "f6", //   nonce: null,
+            "6b6174746573746174696f6e",
+            "654672657368", //   attestation: "Fresh"}}}
         );
         assert_eq!(hex::encode(&bytes), expected);
         assert_eq!(RequestFrame::decode(&bytes).unwrap(), sample_sign());

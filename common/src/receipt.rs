@@ -67,6 +67,9 @@ pub struct Receipt {
     pub signature: Option<Vec<u8>>,
     /// The id of the signature request or wallet creation.
     pub request_id: String,
+    /// The client's nonce (`X-Request-Nonce`), when it sent one: in session mode the receipt is
+    /// where a client finds it, since the session document is shared by many requests.
+    pub nonce: Option<Vec<u8>>,
     /// Milliseconds since the epoch, from the enclave's clock.
     pub time: u64,
 }
@@ -106,6 +109,9 @@ impl Receipt {
         ];
         if let Some(digest) = self.payload_sha256 {
             entries.push(("payloadSha256", Value::Bytes(digest.to_vec())));
+        }
+        if let Some(nonce) = &self.nonce {
+            entries.push(("nonce", Value::Bytes(nonce.clone())));
         }
         if let Some(payload) = &self.payload {
             entries.push(("payload", Value::Bytes(payload.clone())));
@@ -200,6 +206,7 @@ impl Receipt {
             payload,
             signature,
             request_id: text("requestId")?,
+            nonce: bytes_field("nonce")?,
             time: uint("time")?,
         })
     }
@@ -232,6 +239,7 @@ mod tests {
             payload: Some(vec![1; 32]),
             signature: Some(vec![2; 64]),
             request_id: "sig-1".into(),
+            nonce: Some(vec![3; 8]),
             time: 1_700_000_000_000,
         }
     }
@@ -253,6 +261,7 @@ mod tests {
             payload: None,
             signature: None,
             request_id: "wc-1".into(),
+            nonce: None,
             time: 1,
         };
         let expected = concat!(
@@ -283,8 +292,8 @@ mod tests {
     fn refuses_non_deterministic_encoding() {
         let bytes = sample().to_cbor();
         // Same content, but the map header in a longer form (0xb8 0x09 instead of 0xa9).
-        assert_eq!(bytes[0], 0xaa);
-        let mut long_header = vec![0xb8, 10];
+        assert_eq!(bytes[0], 0xab);
+        let mut long_header = vec![0xb8, 11];
         long_header.extend_from_slice(&bytes[1..]);
         assert_eq!(Receipt::from_cbor(&long_header), Err(ReceiptError::NotDeterministic));
     }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_bytes::ByteBuf;
-use signer_common::protocol::{CreateWallet, Curve, Request, Response, SignKind, SignRequest};
+use signer_common::protocol::{
+    AttestationMode, CreateWallet, Curve, Request, Response, SignKind, SignRequest,
+};
 use signer_enclave::core::{EnclaveCore, system_clock};
 use signer_enclave::keys::MasterKey;
 use signer_enclave::nsm::Nsm;
@@ -27,23 +29,31 @@ fn sign_path(c: &mut Criterion) {
             request_id: "wc-bench".into(),
             curve,
             nonce: None,
+            attestation: AttestationMode::Fresh,
         })) else {
             panic!("wallet creation failed");
         };
-        let request = Request::Sign(SignRequest {
-            request_id: "sig-bench".into(),
-            wallet: created.wallet,
-            kind: SignKind::Hash,
-            payload: ByteBuf::from(vec![0x42; 32]),
-            nonce: Some(ByteBuf::from(vec![1; 32])),
-        });
-        group.bench_function(format!("sign_path/{}", curve.as_str()), |b| {
-            b.iter(|| {
-                let response = core.handle(black_box(request.clone()));
-                assert!(matches!(response, Response::Signed(_)));
-                response
+        for mode in [AttestationMode::Fresh, AttestationMode::Session] {
+            let request = Request::Sign(SignRequest {
+                request_id: "sig-bench".into(),
+                wallet: created.wallet.clone(),
+                kind: SignKind::Hash,
+                payload: ByteBuf::from(vec![0x42; 32]),
+                nonce: Some(ByteBuf::from(vec![1; 32])),
+                attestation: mode,
             });
-        });
+            let name = match mode {
+                AttestationMode::Fresh => "sign_path",
+                AttestationMode::Session => "sign_path_session",
+            };
+            group.bench_function(format!("{name}/{}", curve.as_str()), |b| {
+                b.iter(|| {
+                    let response = core.handle(black_box(request.clone()));
+                    assert!(matches!(response, Response::Signed(_)));
+                    response
+                });
+            });
+        }
         let key = WalletKey::from_secret(curve, &[3; 32]).unwrap();
         group.bench_function(format!("sign_only/{}", curve.as_str()), |b| {
             b.iter(|| key.sign(SignKind::Hash, black_box(&[0x42; 32])).unwrap());

@@ -7,14 +7,16 @@ use std::sync::Arc;
 
 use serde_bytes::ByteBuf;
 use signer_common::protocol::{
-    AttestRequest, Attestation, CreateWallet, ErrorCode, MAX_NONCE_LEN, Pong, Request, Response,
-    RootCertificate, SealedWallet, SignKind, SignRequest, Signed, WalletCreated,
+    AttestRequest, Attestation, AttestationMode, CreateWallet, ErrorCode, Evidence, MAX_NONCE_LEN, Pong,
+    Request, Response, RootCertificate, SealedWallet, SessionDocument, SessionQuery, SignKind, SignRequest,
+    Signed, WalletCreated,
 };
 use signer_common::receipt::{Receipt, ReceiptKind};
 
 use crate::keys::{MasterKey, labels};
 use crate::nsm::Nsm;
 use crate::seal::WalletSealer;
+use crate::session::Sessions;
 use crate::wallet::{SignError, WalletKey};
 
 /// The longest request or wallet id the enclave accepts.
@@ -42,6 +44,7 @@ pub struct EnclaveCore {
     nsm: Arc<dyn Nsm>,
     keys: Option<Keys>,
     clock: Clock,
+    sessions: Sessions,
 }
 
 impl std::fmt::Debug for EnclaveCore {
@@ -65,7 +68,7 @@ impl EnclaveCore {
     /// that needs one.
     pub fn new(nsm: Arc<dyn Nsm>, master: Option<MasterKey>, clock: Clock) -> Self {
         let keys = master.map(|m| Keys { sealer: WalletSealer::new(&m.derive(labels::WALLET_SEALING)) });
-        EnclaveCore { nsm, keys, clock }
+        EnclaveCore { nsm, keys, clock, sessions: Sessions::default() }
     }
 
     /// Handles one request. Never panics on any input; every refusal changes nothing.
@@ -80,6 +83,7 @@ impl EnclaveCore {
             Request::RootCertificate => {
                 Ok(Response::RootCertificate(RootCertificate { pem: self.nsm.root_certificate_pem() }))
             }
+            Request::SessionDocument(query) => self.session_document(query),
             // A request type added to the protocol but not known to this build.
             _ => Err((ErrorCode::Unsupported, "unsupported request".into())),
         };
@@ -118,10 +122,11 @@ impl EnclaveCore {
             payload: None,
             signature: None,
             request_id: req.request_id,
+            nonce: req.nonce.as_ref().map(|n| n.to_vec()),
             time: (self.clock)(),
         }
         .to_cbor();
-        let attestation = self.attest_receipt(&receipt, req.nonce.as_ref().map(|n| n.as_slice()))?;
+        let evidence = self.evidence(&receipt, req.nonce.as_ref().map(|n| n.as_slice()), req.attestation)?;
         Ok(Response::WalletCreated(WalletCreated {
             wallet: SealedWallet {
                 wallet_id,
@@ -130,7 +135,7 @@ impl EnclaveCore {
                 sealed: ByteBuf::from(sealed),
             },
             receipt: ByteBuf::from(receipt),
-            attestation: ByteBuf::from(attestation),
+            evidence,
         }))
     }
 
@@ -171,22 +176,59 @@ impl EnclaveCore {
             payload: Some(payload),
             signature: Some(signature.clone()),
             request_id: req.request_id,
+            nonce: req.nonce.as_ref().map(|n| n.to_vec()),
             time: (self.clock)(),
         }
         .to_cbor();
-        let attestation = self.attest_receipt(&receipt, req.nonce.as_ref().map(|n| n.as_slice()))?;
+        let evidence = self.evidence(&receipt, req.nonce.as_ref().map(|n| n.as_slice()), req.attestation)?;
         Ok(Response::Signed(Signed {
             signature: ByteBuf::from(signature),
             receipt: ByteBuf::from(receipt),
-            attestation: ByteBuf::from(attestation),
+            evidence,
         }))
     }
 
-    fn attest_receipt(&self, receipt: &[u8], nonce: Option<&[u8]>) -> Result<Vec<u8>, Refusal> {
-        let user_data = Receipt::digest(receipt);
-        self.nsm
-            .attest(Some(&user_data), nonce, None)
-            .map_err(|e| (ErrorCode::Internal, format!("attestation failed: {e}")))
+    /// Binds a receipt to this enclave: a fresh NSM document with `user_data` = SHA-256(receipt),
+    /// or the session receipt key's signature.
+    fn evidence(
+        &self,
+        receipt: &[u8],
+        nonce: Option<&[u8]>,
+        mode: AttestationMode,
+    ) -> Result<Evidence, Refusal> {
+        let failed = |e: crate::nsm::NsmError| (ErrorCode::Internal, format!("attestation failed: {e}"));
+        match mode {
+            AttestationMode::Fresh => {
+                let user_data = Receipt::digest(receipt);
+                Ok(Evidence::Document(ByteBuf::from(
+                    self.nsm.attest(Some(&user_data), nonce, None).map_err(failed)?,
+                )))
+            }
+            AttestationMode::Session => {
+                let session = self.sessions.current(self.nsm.as_ref(), (self.clock)()).map_err(failed)?;
+                Ok(Evidence::Session {
+                    session_id: ByteBuf::from(session.id.to_vec()),
+                    signature: ByteBuf::from(session.sign_receipt(receipt).to_vec()),
+                })
+            }
+        }
+    }
+
+    fn session_document(&self, query: SessionQuery) -> Result<Response, Refusal> {
+        let session = match query.id {
+            None => self
+                .sessions
+                .current(self.nsm.as_ref(), (self.clock)())
+                .map_err(|e| (ErrorCode::Internal, format!("attestation failed: {e}")))?,
+            Some(id) => self.sessions.by_id(&id).ok_or((
+                ErrorCode::NotFound,
+                "no session document with this id (it may have expired)".to_owned(),
+            ))?,
+        };
+        Ok(Response::SessionDocument(SessionDocument {
+            id: ByteBuf::from(session.id.to_vec()),
+            document: ByteBuf::from(session.document.clone()),
+        }))
     }
 
     fn attest(&self, req: AttestRequest) -> Result<Response, Refusal> {
@@ -261,6 +303,7 @@ mod tests {
             request_id: "wc-1".into(),
             curve,
             nonce: None,
+            attestation: AttestationMode::Fresh,
         })) {
             Response::WalletCreated(w) => w,
             other => panic!("{other:?}"),
@@ -274,7 +317,15 @@ mod tests {
             kind,
             payload: ByteBuf::from(payload),
             nonce: Some(ByteBuf::from(vec![7; 8])),
+            attestation: AttestationMode::Fresh,
         })
+    }
+
+    fn document(evidence: &Evidence) -> &[u8] {
+        match evidence {
+            Evidence::Document(d) => d,
+            other => panic!("expected a document, got {other:?}"),
+        }
     }
 
     fn code(response: Response) -> ErrorCode {
@@ -294,8 +345,13 @@ mod tests {
             assert_eq!(receipt.public_key, created.wallet.public_key.as_slice());
             assert_eq!(receipt.wallet_id, created.wallet.wallet_id);
             let user_data = Some(Receipt::digest(&created.receipt).to_vec());
-            verify(&created.attestation, &f.root, now_s(), &Expectations { user_data, ..Default::default() })
-                .unwrap();
+            verify(
+                document(&created.evidence),
+                &f.root,
+                now_s(),
+                &Expectations { user_data, ..Default::default() },
+            )
+            .unwrap();
 
             let Response::Signed(signed) =
                 f.core.handle(sign_req(created.wallet.clone(), SignKind::Hash, vec![5; 32]))
@@ -311,8 +367,44 @@ mod tests {
                 nonce: Some(vec![7; 8]),
                 ..Default::default()
             };
-            verify(&signed.attestation, &f.root, now_s(), &expect).unwrap();
+            verify(document(&signed.evidence), &f.root, now_s(), &expect).unwrap();
+            assert_eq!(receipt.nonce, Some(vec![7; 8]));
         }
+    }
+
+    #[test]
+    fn session_mode_signs_receipts_with_the_attested_receipt_key() {
+        use signer_common::session::{SESSION_DOCUMENT_USER_DATA, decode_receipt_key, signed_message};
+        let f = ready();
+        let wallet = create(&f.core, Curve::Secp256k1).wallet;
+        let mut req = sign_req(wallet, SignKind::Hash, vec![5; 32]);
+        if let Request::Sign(s) = &mut req {
+            s.attestation = AttestationMode::Session;
+        }
+        let Response::Signed(signed) = f.core.handle(req) else { panic!("signing failed") };
+        let Evidence::Session { session_id, signature } = &signed.evidence else {
+            panic!("expected session evidence")
+        };
+
+        // The session document, by id: attests the receipt key, whose signature covers the receipt.
+        let query = Request::SessionDocument(SessionQuery { id: Some(session_id.clone()) });
+        let response = f.core.handle(query);
+        let Response::SessionDocument(session) = response else {
+            panic!("no session document: {response:?}")
+        };
+        assert_eq!(session.id, *session_id);
+        let expect =
+            Expectations { user_data: Some(SESSION_DOCUMENT_USER_DATA.to_vec()), ..Default::default() };
+        let doc = verify(&session.document, &f.root, now_s(), &expect).unwrap();
+        let key = decode_receipt_key(doc.public_key.as_deref().unwrap()).unwrap();
+        let vk = ed25519_dalek::VerifyingKey::from_bytes(&key).unwrap();
+        let sig = ed25519_dalek::Signature::from_slice(signature).unwrap();
+        vk.verify_strict(&signed_message(&signed.receipt), &sig).unwrap();
+        assert!(vk.verify_strict(&signed_message(b"another receipt"), &sig).is_err());
+        assert_eq!(Receipt::from_cbor(&signed.receipt).unwrap().nonce, Some(vec![7; 8]));
+
+        let unknown = Request::SessionDocument(SessionQuery { id: Some(ByteBuf::from(vec![0; 32])) });
+        assert_eq!(code(f.core.handle(unknown)), ErrorCode::NotFound);
     }
 
     #[test]
@@ -323,6 +415,7 @@ mod tests {
             request_id: "wc-1".into(),
             curve: Curve::Ed25519,
             nonce: None,
+            attestation: AttestationMode::Fresh,
         });
         assert_eq!(code(f.core.handle(req)), ErrorCode::NotReady);
     }

@@ -13,4 +13,5 @@ pub mod keys;
 pub mod nsm;
 pub mod seal;
 pub mod server;
+pub mod session;
 pub mod wallet;

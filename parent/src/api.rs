@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use signer_common::encoding::{from_hex0x, to_b64url, to_hex0x};
 use signer_common::protocol::{
-    self, AttestRequest, CreateWallet, Curve, MAX_MESSAGE_LEN, MAX_NONCE_LEN, Request as EnclaveRequest,
-    Response as EnclaveResponse, SealedWallet, SignKind, SignRequest,
+    self, AttestRequest, AttestationMode, CreateWallet, Curve, Evidence, MAX_MESSAGE_LEN, MAX_NONCE_LEN,
+    Request as EnclaveRequest, Response as EnclaveResponse, SealedWallet, SessionQuery, SignKind,
+    SignRequest,
 };
 use tracing::Instrument as _;
 
@@ -38,6 +39,8 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 
 /// The header carrying the client's attestation nonce.
 pub const NONCE_HEADER: &str = "x-request-nonce";
+/// `fresh` (default) or `session`: how a signature is attested.
+pub const ATTESTATION_HEADER: &str = "x-attestation";
 
 /// The header carrying the per-request id in responses.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -126,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .route("/wallets/{id}", get(get_wallet))
         .route("/wallets/{id}/signatures", post(sign))
         .route("/enclave/attestation", get(attestation))
+        .route("/enclave/attestation/session", get(session_document))
         .route("/enclave/root", get(root_certificate))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -308,8 +312,9 @@ async fn create_wallet(
     let nonce = header_nonce(&headers)?;
     let request_id = format!("wc-{}", random_hex(16)?);
     tracing::info!(request_id = %request_id, curve = curve.as_str(), "creating a wallet");
-    let answer =
-        state.enclave_call(EnclaveRequest::CreateWallet(CreateWallet { request_id, curve, nonce })).await?;
+    // Wallet creation is rare: always a fresh document, which the wallet record keeps.
+    let create = CreateWallet { request_id, curve, nonce, attestation: AttestationMode::Fresh };
+    let answer = state.enclave_call(EnclaveRequest::CreateWallet(create)).await?;
     let created = match answer {
         EnclaveResponse::WalletCreated(created) => created,
         other => return Err(unexpected(&other)),
@@ -333,7 +338,14 @@ async fn create_wallet(
         status: "Active".to_owned(),
         date_created: now_rfc3339(),
         receipt: created.receipt.into_vec(),
-        attestation: created.attestation.into_vec(),
+        attestation: match created.evidence {
+            Evidence::Document(document) => document.into_vec(),
+            Evidence::Session { .. } => {
+                return Err(ApiError::Internal(
+                    "the enclave answered session evidence to a fresh request".into(),
+                ));
+            }
+        },
     };
     // Only now is anything stored; if this fails the enclave's key is simply never stored.
     state.store.insert_wallet(record.clone()).await.map_err(store_error)?;
@@ -441,10 +453,57 @@ pub struct SignatureJson {
     pub signature: SignatureParts,
     /// base64url deterministic CBOR receipt.
     pub receipt: String,
-    /// base64url COSE_Sign1 attestation document with `user_data` = SHA-256(receipt).
-    pub attestation: String,
+    /// What binds the receipt to the enclave.
+    #[serde(flatten)]
+    pub evidence: EvidenceJson,
     /// RFC 3339.
     pub date_signed: String,
+}
+
+/// The evidence fields of a signature answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvidenceJson {
+    /// `fresh` (default) or `session`, as asked with `X-Attestation`.
+    pub attestation_mode: String,
+    /// Fresh mode: base64url COSE_Sign1 attestation document with `user_data` = SHA-256(receipt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<String>,
+    /// Session mode: base64url Ed25519 signature of the session receipt key over the receipt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_signature: Option<String>,
+    /// Session mode: hex SHA-256 of the session document (`GET /enclave/attestation/session?id=`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+}
+
+impl From<Evidence> for EvidenceJson {
+    fn from(evidence: Evidence) -> Self {
+        match evidence {
+            Evidence::Document(document) => EvidenceJson {
+                attestation_mode: "fresh".into(),
+                attestation: Some(to_b64url(&document)),
+                receipt_signature: None,
+                session_id: None,
+            },
+            Evidence::Session { session_id, signature } => EvidenceJson {
+                attestation_mode: "session".into(),
+                attestation: None,
+                receipt_signature: Some(to_b64url(&signature)),
+                session_id: Some(hex::encode(&session_id)),
+            },
+        }
+    }
+}
+
+/// The `X-Attestation` header: `fresh` (default) or `session`.
+pub fn header_attestation_mode(headers: &HeaderMap) -> Result<AttestationMode, ApiError> {
+    match headers.get(ATTESTATION_HEADER).map(|v| v.to_str().map(str::trim)) {
+        None => Ok(AttestationMode::Fresh),
+        Some(Ok(v)) if v.eq_ignore_ascii_case("fresh") => Ok(AttestationMode::Fresh),
+        Some(Ok(v)) if v.eq_ignore_ascii_case("session") => Ok(AttestationMode::Session),
+        Some(_) => Err(ApiError::InvalidParameter("X-Attestation must be `fresh` or `session`".into())),
+    }
 }
 
 /// Splits the enclave's encoded signature into its parts.
@@ -511,6 +570,7 @@ async fn sign(
     let id = wallet_id(path)?;
     let (kind, payload) = parse_sign_body(body)?;
     let nonce = header_nonce(&headers)?;
+    let mode = header_attestation_mode(&headers)?;
     let wallet = state.store.get_wallet(&caller.org_id, &id).await.map_err(store_error)?;
     let wallet = wallet.ok_or(ApiError::NotFound("wallet"))?;
     let request_id = format!("sig-{}", random_hex(16)?);
@@ -527,6 +587,7 @@ async fn sign(
         kind,
         payload: ByteBuf::from(payload),
         nonce,
+        attestation: mode,
     };
     let signed = match state.enclave_call(EnclaveRequest::Sign(request)).await? {
         EnclaveResponse::Signed(signed) => signed,
@@ -539,9 +600,47 @@ async fn sign(
         status: "Signed".to_owned(),
         signature: signature_parts(curve, &signed.signature)?,
         receipt: to_b64url(&signed.receipt),
-        attestation: to_b64url(&signed.attestation),
+        evidence: signed.evidence.into(),
         date_signed: now_rfc3339(),
     }))
+}
+
+#[derive(Debug, Deserialize)]
+struct SessionQueryParams {
+    id: Option<String>,
+}
+
+/// `GET /enclave/attestation/session`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionDocumentJson {
+    /// Hex SHA-256 of the document.
+    pub id: String,
+    /// base64url COSE_Sign1 attestation document whose `public_key` is the receipt key.
+    pub attestation: String,
+}
+
+async fn session_document(
+    State(state): State<AppState>,
+    query: Result<Query<SessionQueryParams>, QueryRejection>,
+) -> Result<Json<SessionDocumentJson>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::InvalidParameter(e.body_text()))?;
+    let id = match query.id {
+        None => None,
+        Some(text) => {
+            let id =
+                signer_common::encoding::from_hex_lenient(&text).map_err(|_| ApiError::InvalidHex("id"))?;
+            if id.len() != 32 {
+                return Err(ApiError::InvalidParameter("`id` must be 32 bytes of hex".into()));
+            }
+            Some(ByteBuf::from(id))
+        }
+    };
+    match state.enclave_call(EnclaveRequest::SessionDocument(SessionQuery { id })).await? {
+        EnclaveResponse::SessionDocument(doc) => {
+            Ok(Json(SessionDocumentJson { id: hex::encode(&doc.id), attestation: to_b64url(&doc.document) }))
+        }
+        other => Err(unexpected(&other)),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -130,6 +130,7 @@ impl From<EnclaveError> for ApiError {
             ErrorCode::Unsupported => ApiError::Unsupported(e.message),
             ErrorCode::SealedWalletInvalid => ApiError::SealedWalletInvalid,
             ErrorCode::NotReady => ApiError::EnclaveNotReady(e.message),
+            ErrorCode::NotFound => ApiError::NotFound("session document"),
             ErrorCode::Internal => ApiError::Internal(format!("enclave: {}", e.message)),
             // A code added to the protocol later: the enclave failed in a way this build does not
             // know; treat it as internal.

@@ -306,6 +306,37 @@ async fn signatures_by_curve_with_nonce() {
 }
 
 #[tokio::test]
+async fn x_attestation_session_answers_a_receipt_signature_and_session_id() {
+    let h = Harness::start().await;
+    let k1 = h.create("secp256k1").await;
+    let path = format!("/wallets/{}/signatures", k1["id"].as_str().unwrap());
+    let body = json!({ "kind": "Hash", "hash": format!("0x{}", "ab".repeat(32)) }).to_string();
+    let send = |mode: &'static str| {
+        let (auth, path, body) = (h.auth(), path.clone(), body.clone());
+        async move {
+            http(
+                h.addr,
+                "POST",
+                &path,
+                &[("authorization", &auth), ("x-attestation", mode)],
+                Some(body.as_bytes()),
+            )
+            .await
+        }
+    };
+    let sig = send("session").await.json();
+    assert_eq!(sig["attestationMode"], "session");
+    assert!(sig.get("attestation").is_none(), "{sig}");
+    assert_eq!(sig["sessionId"], "5e".repeat(32));
+    assert_eq!(from_b64(sig["receiptSignature"].as_str().unwrap()).unwrap(), vec![0x51; 64]);
+    let sig = send("fresh").await.json();
+    assert_eq!(sig["attestationMode"], "fresh");
+    assert!(sig["attestation"].is_string() && sig.get("sessionId").is_none(), "{sig}");
+    let reply = send("both").await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (400, "invalid_parameter"));
+}
+
+#[tokio::test]
 async fn a_tampered_sealed_blob_is_500_sealed_wallet_invalid() {
     let h = Harness::start().await;
     let w = h.create("ed25519").await;

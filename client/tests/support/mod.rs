@@ -127,6 +127,7 @@ impl WalletKey {
             payload: None,
             signature: None,
             request_id: format!("wc-{wallet_id}"),
+            nonce: None,
             time: now() * 1000,
         }
     }
@@ -141,6 +142,7 @@ impl WalletKey {
             payload: Some(payload.to_vec()),
             signature: Some(self.sign(payload)),
             request_id: format!("sig-{}", hex::encode(&Receipt::digest(payload)[..4])),
+            nonce: None,
             time: now() * 1000,
         }
     }

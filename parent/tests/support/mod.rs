@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use serde_bytes::ByteBuf;
 use serde_json::Value;
 use signer_common::protocol::{
-    Attestation, Curve, ErrorCode, Pong, Request, RequestFrame, Response, ResponseFrame, RootCertificate,
-    SealedWallet, SignKind, Signed, WalletCreated,
+    Attestation, AttestationMode, Curve, ErrorCode, Evidence, Pong, Request, RequestFrame, Response,
+    ResponseFrame, RootCertificate, SealedWallet, SignKind, Signed, WalletCreated,
 };
 use signer_transport::{Listener, read_frame, write_frame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -51,7 +51,9 @@ impl Fake {
                         sealed: ByteBuf::from(sealed),
                     },
                     receipt: ByteBuf::from(format!("receipt:{}", c.request_id).into_bytes()),
-                    attestation: ByteBuf::from(attestation_bytes(c.nonce.as_ref().map(|n| n.as_slice()))),
+                    evidence: Evidence::Document(ByteBuf::from(attestation_bytes(
+                        c.nonce.as_ref().map(|n| n.as_slice()),
+                    ))),
                 })
             }
             Request::Sign(s) => {
@@ -70,7 +72,15 @@ impl Fake {
                 Response::Signed(Signed {
                     signature: ByteBuf::from(signature),
                     receipt: ByteBuf::from(format!("receipt:{}", s.request_id).into_bytes()),
-                    attestation: ByteBuf::from(attestation_bytes(s.nonce.as_ref().map(|n| n.as_slice()))),
+                    evidence: match s.attestation {
+                        AttestationMode::Session => Evidence::Session {
+                            session_id: ByteBuf::from(vec![0x5e; 32]),
+                            signature: ByteBuf::from(vec![0x51; 64]),
+                        },
+                        _ => Evidence::Document(ByteBuf::from(attestation_bytes(
+                            s.nonce.as_ref().map(|n| n.as_slice()),
+                        ))),
+                    },
                 })
             }
             Request::Attest(a) => {
