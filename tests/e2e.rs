@@ -541,3 +541,73 @@ fn signer_cli_creates_signs_and_verifies() {
     let (ok, _, _) = signer(&stack, &["attestation", "verify", "--doc", &doc_arg, "--root", "aws", "--json"]);
     assert!(!ok, "a mock document must not verify against the AWS root");
 }
+
+#[test]
+fn session_mode_receipts_are_signed_by_the_attested_receipt_key() {
+    use signer_common::session::{
+        SESSION_DOCUMENT_USER_DATA, decode_receipt_key, session_id, signed_message,
+    };
+    let stack = Stack::start();
+    let root = root_of(&stack);
+    let wallet = create_wallet(&stack, "secp256k1", None);
+    let id = wallet["id"].as_str().unwrap();
+    let public_key = from_hex0x(wallet["publicKey"].as_str().unwrap()).unwrap();
+    let nonce = [0x77u8; 16];
+    let nonce_hex = hex::encode(nonce);
+
+    let mut session_ids = Vec::new();
+    for i in 0..3u8 {
+        let hash = [i; 32];
+        let body = json!({ "kind": "Hash", "hash": to_hex0x(&hash) }).to_string();
+        let (status, result) = stack.post_raw(
+            &format!("/wallets/{id}/signatures"),
+            &body,
+            &[("X-Attestation", "session"), ("X-Request-Nonce", &nonce_hex)],
+        );
+        assert_eq!(status, 200, "{result}");
+        assert_eq!(result["attestationMode"], "session");
+        assert!(result.get("attestation").is_none());
+        let receipt = b64_field(&result, "receipt");
+        let receipt_signature = b64_field(&result, "receiptSignature");
+        let claimed_id = hex::decode(result["sessionId"].as_str().unwrap()).unwrap();
+
+        // The session document, fetched by id and verified like any attestation document.
+        let (status, body) = stack
+            .get(&format!("/enclave/attestation/session?id={}", hex::encode(&claimed_id)), None)
+            .unwrap();
+        assert_eq!(status, 200, "{body}");
+        let document = b64_field(&serde_json::from_str(&body).unwrap(), "attestation");
+        assert_eq!(session_id(&document).to_vec(), claimed_id, "the id is the document's SHA-256");
+        let expect = Expectations {
+            user_data: Some(SESSION_DOCUMENT_USER_DATA.to_vec()),
+            pcrs: BTreeMap::from([(0, expected_pcr0())]),
+            ..Default::default()
+        };
+        let doc = attestation::verify(&document, &root, now(), &expect).unwrap();
+        let receipt_key = decode_receipt_key(doc.public_key.as_deref().unwrap()).unwrap();
+        let vk = ed25519_dalek::VerifyingKey::from_bytes(&receipt_key).unwrap();
+        let sig = ed25519_dalek::Signature::from_slice(&receipt_signature).unwrap();
+        vk.verify_strict(&signed_message(&receipt), &sig).unwrap();
+
+        // The receipt names this wallet, this hash, our nonce, and a signature that checks.
+        let decoded = Receipt::from_cbor(&receipt).unwrap();
+        assert_eq!(decoded.public_key, public_key);
+        assert_eq!(decoded.payload.as_deref(), Some(&hash[..]));
+        assert_eq!(decoded.nonce.as_deref(), Some(&nonce[..]));
+        check_secp256k1(&public_key, &hash, decoded.signature.as_deref().unwrap());
+        // A receipt signature does not carry over to another receipt.
+        let mut other = receipt.clone();
+        let last = other.len() - 1;
+        other[last] ^= 1;
+        assert!(vk.verify_strict(&signed_message(&other), &sig).is_err());
+        session_ids.push(claimed_id);
+    }
+    // One session document serves many requests.
+    assert!(session_ids.windows(2).all(|w| w[0] == w[1]));
+    // An unknown session id is a clean 404, a malformed one a 400.
+    assert_eq!(
+        stack.get(&format!("/enclave/attestation/session?id={}", "00".repeat(32)), None).unwrap().0,
+        404
+    );
+    assert_eq!(stack.get("/enclave/attestation/session?id=xyz", None).unwrap().0, 400);
+}
