@@ -142,6 +142,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Up to this size an oversized body is read (and dropped) before the 413 is sent.
+const OVERSIZED_BODY_DRAIN_LIMIT: usize = 1 << 20;
+/// The longest the parent waits for such a body.
+const OVERSIZED_BODY_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Per-request middleware: request id, tracing span, early 413 on a declared oversized body,
 /// metrics by route template.
 async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -160,6 +165,14 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let mut response = if declared_len.is_some_and(|n| n > BODY_LIMIT as u64) {
+        // Read and drop a moderately oversized body before answering: a client that writes the
+        // whole body before reading (most do) then gets the 413 instead of a broken pipe or a
+        // reset. Anything larger is refused without reading.
+        // The wait is bounded, so a client that never sends the body is still answered.
+        if declared_len.is_some_and(|n| n <= OVERSIZED_BODY_DRAIN_LIMIT as u64) {
+            let drain = axum::body::to_bytes(request.into_body(), OVERSIZED_BODY_DRAIN_LIMIT);
+            let _ = tokio::time::timeout(OVERSIZED_BODY_DRAIN_TIMEOUT, drain).await;
+        }
         ApiError::PayloadTooLarge.into_response()
     } else {
         next.run(request).instrument(span.clone()).await

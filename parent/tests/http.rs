@@ -356,7 +356,7 @@ async fn a_tampered_sealed_blob_is_500_sealed_wallet_invalid() {
 async fn bodies_over_256_kib_are_413_json() {
     let h = Harness::start().await;
     let auth = h.auth();
-    // Declared too large: refused before the body is read.
+    // Declared too large and never sent: refused after a bounded wait for the body.
     let head = format!(
         "POST /wallets HTTP/1.1\r\nhost: t\r\nconnection: close\r\nauthorization: {auth}\r\ncontent-length: {}\r\n\r\n",
         300 * 1024
