@@ -90,6 +90,9 @@ pub enum ReceiptError {
     /// Valid CBOR but not in deterministic encoding, so the signed bytes are ambiguous.
     #[error("receipt is not in deterministic CBOR encoding")]
     NotDeterministic,
+    /// A key appears more than once.
+    #[error("receipt repeats a map key")]
+    DuplicateKey,
     /// A receipt version this build does not know.
     #[error("unsupported receipt version")]
     Version,
@@ -149,6 +152,13 @@ impl Receipt {
                 return Err(ReceiptError::Malformed("non-text key".into()));
             };
             keyed.push((key.as_str(), value.clone()));
+        }
+        // RFC 8949 forbids repeated keys; decoders disagree on which copy wins, so the same
+        // signed bytes could read differently elsewhere.
+        let mut names: Vec<&str> = keyed.iter().map(|(k, _)| *k).collect();
+        names.sort_unstable();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            return Err(ReceiptError::DuplicateKey);
         }
         if encode_deterministic_map(keyed) != bytes {
             return Err(ReceiptError::NotDeterministic);

@@ -153,3 +153,80 @@ fn real_documents_reject_tampering() {
         assert!(matches!(e, VerifyError::Signature(_)), "{name}: {e}");
     }
 }
+
+/// A real document's COSE parts: `(protected header, signature)`.
+fn protected_and_signature(doc: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let value: ciborium::Value = ciborium::de::from_reader(doc).unwrap();
+    let items = value.into_array().unwrap();
+    (items[0].as_bytes().unwrap().clone(), items[3].as_bytes().unwrap().clone())
+}
+
+/// `doc` with its payload replaced by `payload` (the AWS signature kept, so it no longer
+/// matches: only a step before 4 may be what fails).
+fn with_payload(doc: &[u8], payload: &signer_common::attestation::AttestationDoc) -> Vec<u8> {
+    let (protected, signature) = protected_and_signature(doc);
+    signer_common::attestation::cose::encode_sign1(&protected, &payload.to_cbor(), &signature)
+}
+
+#[test]
+fn real_documents_with_a_flipped_leaf_certificate_byte_are_rejected() {
+    let root = TrustedRoot::aws_nitro_root_g1();
+    for (name, want) in vectors() {
+        let doc = load(&name);
+        let at = want["verify_at_unix_s"].as_u64().unwrap();
+        let leaf = decode_unverified(&doc).unwrap().certificate;
+        let start = doc.windows(leaf.len()).position(|w| w == leaf.as_slice()).unwrap();
+        // Every byte of the leaf, one at a time: the chain (step 3) fails before the signature
+        // over the now different payload is looked at.
+        for i in start..start + leaf.len() {
+            let mut mutated = doc.clone();
+            mutated[i] ^= 0x01;
+            let e = verify(&mutated, &root, at, &Expectations::default()).unwrap_err();
+            assert!(matches!(e, VerifyError::Chain(_)), "{name}, leaf byte {}: {e}", i - start);
+        }
+    }
+}
+
+#[test]
+fn real_documents_with_an_intermediate_removed_are_rejected() {
+    let root = TrustedRoot::aws_nitro_root_g1();
+    for (name, want) in vectors() {
+        let doc = load(&name);
+        let at = want["verify_at_unix_s"].as_u64().unwrap();
+        let decoded = decode_unverified(&doc).unwrap();
+        assert_eq!(decoded.cabundle.len(), 4, "{name}: root, regional, zonal, instance");
+        // Control: the unchanged cabundle, re-encoded, passes step 3 (and verifies outright when
+        // re-encoding reproduces the NSM's bytes; tempo's indefinite-length map does not).
+        match verify(&with_payload(&doc, &decoded), &root, at, &Expectations::default()) {
+            Ok(got) => assert_eq!(got, decoded, "{name}"),
+            Err(e) => assert!(matches!(e, VerifyError::Signature(_)), "{name}: {e}"),
+        }
+        for removed in 1..decoded.cabundle.len() {
+            let mut tampered = decoded.clone();
+            tampered.cabundle.remove(removed);
+            let e = verify(&with_payload(&doc, &tampered), &root, at, &Expectations::default()).unwrap_err();
+            assert!(matches!(e, VerifyError::Chain(_)), "{name}, cabundle[{removed}] removed: {e}");
+        }
+    }
+}
+
+#[test]
+fn real_documents_with_intermediates_swapped_are_rejected() {
+    let root = TrustedRoot::aws_nitro_root_g1();
+    for (name, want) in vectors() {
+        let doc = load(&name);
+        let at = want["verify_at_unix_s"].as_u64().unwrap();
+        let decoded = decode_unverified(&doc).unwrap();
+        for (a, b) in [(1, 2), (2, 3), (1, 3)] {
+            let mut tampered = decoded.clone();
+            tampered.cabundle.swap(a, b);
+            let e = verify(&with_payload(&doc, &tampered), &root, at, &Expectations::default()).unwrap_err();
+            // The path is still found (the builder searches every intermediate); the check that
+            // it is the cabundle in order is what refuses it.
+            assert!(
+                matches!(&e, VerifyError::Chain(m) if m.contains("not all of them in order")),
+                "{name}, cabundle[{a}] <-> cabundle[{b}]: {e}"
+            );
+        }
+    }
+}

@@ -327,3 +327,215 @@ fn expectations_default_is_empty() {
     assert_eq!(ex.pcrs, BTreeMap::new());
     assert!(ex.user_data.is_none() && ex.nonce.is_none() && ex.public_key.is_none());
 }
+
+// --- Tampered certificates, look-alike roots, field limits ---------------------------------
+
+/// Splits one DER TLV off the front of `input`: `(tag, whole TLV, rest)`. Enough DER for
+/// certificates (lengths up to 65535).
+fn der_split(input: &[u8]) -> (u8, &[u8], &[u8]) {
+    let (len, header) = match input[1] {
+        n if n < 0x80 => (usize::from(n), 2),
+        0x81 => (usize::from(input[2]), 3),
+        0x82 => ((usize::from(input[2]) << 8) | usize::from(input[3]), 4),
+        other => panic!("unsupported DER length byte {other:#04x}"),
+    };
+    let (tlv, rest) = input.split_at(header + len);
+    (input[0], tlv, rest)
+}
+
+/// The DER contents of a TLV (its header dropped).
+fn der_contents(tlv: &[u8]) -> &[u8] {
+    let header = match tlv[1] {
+        n if n < 0x80 => 2,
+        0x81 => 3,
+        _ => 4,
+    };
+    &tlv[header..]
+}
+
+/// The encoded `(issuer, subject)` Names of a certificate, byte for byte.
+fn issuer_and_subject(cert: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let (_, cert, _) = der_split(cert);
+    let (_, tbs, _) = der_split(der_contents(cert));
+    let (tag, _version, rest) = der_split(der_contents(tbs));
+    assert_eq!(tag, 0xa0, "v3 certificate");
+    let (_, _serial, rest) = der_split(rest);
+    let (_, _signature_alg, rest) = der_split(rest);
+    let (_, issuer, rest) = der_split(rest);
+    let (_, _validity, rest) = der_split(rest);
+    let (_, subject, _) = der_split(rest);
+    (issuer.to_vec(), subject.to_vec())
+}
+
+#[test]
+fn flipped_leaf_certificate_byte_is_rejected_even_when_the_document_is_resigned() {
+    // The leaf's key signs a document whose `certificate` has one byte changed: the COSE
+    // signature is good, the certificate is not. Every position must fail at step 3.
+    let leaf = &pki().leaf_der;
+    for i in 0..leaf.len() {
+        let mut doc = sample_doc(pki());
+        doc.certificate[i] ^= 0x01;
+        let e = verify(&pki().sign(&doc), &root(), NOW, &expectations()).unwrap_err();
+        assert!(matches!(e, VerifyError::Chain(_)), "byte {i} of {}: {e}", leaf.len());
+    }
+}
+
+#[test]
+fn flipped_leaf_certificate_byte_in_a_signed_document_is_rejected() {
+    // The same, flipped in place in the signed bytes (no re-signing): still step 3, before the
+    // signature is looked at.
+    let bytes = pki().sign(&sample_doc(pki()));
+    let leaf = &pki().leaf_der;
+    let start = bytes.windows(leaf.len()).position(|w| w == leaf.as_slice()).unwrap();
+    for i in (start..start + leaf.len()).step_by(7) {
+        let mut mutated = bytes.clone();
+        mutated[i] ^= 0x80;
+        let e = verify(&mutated, &root(), NOW, &expectations()).unwrap_err();
+        assert!(matches!(e, VerifyError::Chain(_)), "byte {}: {e}", i - start);
+    }
+}
+
+#[test]
+fn lookalike_aws_root_with_another_key_is_rejected() {
+    use aws_lc_rs::signature::{ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair};
+    use rcgen::string::PrintableString;
+    use rcgen::{
+        BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, IsCa, Issuer, KeyPair,
+        KeyUsagePurpose, PKCS_ECDSA_P384_SHA384, SerialNumber, date_time_ymd,
+    };
+
+    let aws = TrustedRoot::aws_nitro_root_g1();
+    let (aws_issuer, aws_subject) = issuer_and_subject(aws.der());
+    assert_eq!(aws_issuer, aws_subject, "AWS Root-G1 is self-issued");
+
+    let ca = |dn: DistinguishedName| {
+        let mut p = CertificateParams::default();
+        p.distinguished_name = dn;
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        p.not_before = date_time_ymd(2019, 10, 28);
+        p.not_after = date_time_ymd(2049, 10, 28);
+        p
+    };
+    let key = || KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).unwrap();
+
+    // C=US (PrintableString), O=Amazon, OU=AWS, CN=aws.nitro-enclaves (UTF8String), as AWS has
+    // it, with AWS's serial number too: everything but the key.
+    let mut aws_dn = DistinguishedName::new();
+    aws_dn.push(DnType::CountryName, DnValue::PrintableString(PrintableString::try_from("US").unwrap()));
+    aws_dn.push(DnType::OrganizationName, "Amazon");
+    aws_dn.push(DnType::OrganizationalUnitName, "AWS");
+    aws_dn.push(DnType::CommonName, "aws.nitro-enclaves");
+    let mut root_params = ca(aws_dn);
+    root_params.serial_number =
+        Some(SerialNumber::from_slice(&hex::decode("00f93175681b90afe11d46ccb4e4e7f856").unwrap()));
+    let root_key = key();
+    let fake_root = root_params.self_signed(&root_key).unwrap();
+    let fake_root_der = fake_root.der().to_vec();
+    assert_eq!(issuer_and_subject(&fake_root_der), (aws_issuer, aws_subject), "names must be exact");
+    assert_ne!(fake_root_der, aws.der());
+    let fake_root_issuer = Issuer::new(root_params, root_key);
+
+    let mut int_dn = DistinguishedName::new();
+    int_dn.push(DnType::CommonName, "fake.us-east-1.aws.nitro-enclaves");
+    let int_params = ca(int_dn);
+    let int_key = key();
+    let intermediate = int_params.signed_by(&int_key, &fake_root_issuer).unwrap();
+    let int_issuer = Issuer::new(int_params, int_key);
+
+    let mut leaf_dn = DistinguishedName::new();
+    leaf_dn.push(DnType::CommonName, "i-fake-enc0.fake.us-east-1.aws.nitro-enclaves");
+    let mut leaf_params = ca(leaf_dn);
+    leaf_params.is_ca = IsCa::ExplicitNoCa;
+    leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    let leaf_key = key();
+    let leaf = leaf_params.signed_by(&leaf_key, &int_issuer).unwrap();
+    let signer =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &leaf_key.serialize_der()).unwrap();
+    let sign = |doc: &AttestationDoc| {
+        let payload = doc.to_cbor();
+        let tbs = cose::sig_structure(&cose::ES384_PROTECTED_HEADER, &payload);
+        let sig = signer.sign(&aws_lc_rs::rand::SystemRandom::new(), &tbs).unwrap();
+        cose::encode_sign1(&cose::ES384_PROTECTED_HEADER, &payload, sig.as_ref())
+    };
+
+    let mut doc = sample_doc(pki());
+    doc.certificate = leaf.der().to_vec();
+    doc.cabundle = vec![fake_root_der.clone(), intermediate.der().to_vec()];
+    let bytes = sign(&doc);
+    // The chain itself is sound: it verifies when the look-alike is what one trusts...
+    let fake_trusted = TrustedRoot::from_der(fake_root_der.clone()).unwrap();
+    assert_eq!(verify(&bytes, &fake_trusted, NOW, &expectations()).unwrap(), doc);
+    // ... and fails against the pinned AWS root, whose name it carries.
+    let e = verify(&bytes, &aws, NOW, &expectations()).unwrap_err();
+    assert_eq!(e, VerifyError::Chain("a certificate signature is invalid".into()));
+
+    // Also with the look-alike offered as an intermediate (cabundle[1]) so that a path
+    // leaf -> intermediate -> look-alike -> "AWS root" could be tried.
+    doc.cabundle = vec![aws.der().to_vec(), fake_root_der, intermediate.der().to_vec()];
+    let e = verify(&sign(&doc), &aws, NOW, &expectations()).unwrap_err();
+    assert_eq!(e, VerifyError::Chain("a certificate signature is invalid".into()));
+}
+
+/// `set` puts `n` bytes in one optional field; 1024 must verify and 1025 must be refused at
+/// step 2 with the field named.
+fn check_optional_field_limit(name: &str, set: fn(&mut AttestationDoc, Vec<u8>)) {
+    let mut doc = sample_doc(pki());
+    set(&mut doc, vec![0x5a; MAX_OPTIONAL_FIELD_LEN]);
+    let bytes = pki().sign(&doc);
+    assert_eq!(verify(&bytes, &root(), NOW, &Expectations::default()).unwrap(), doc);
+    assert_eq!(decode_unverified(&bytes).unwrap(), doc);
+
+    set(&mut doc, vec![0x5a; MAX_OPTIONAL_FIELD_LEN + 1]);
+    let bytes = pki().sign(&doc);
+    for e in [
+        verify(&bytes, &root(), NOW, &Expectations::default()).unwrap_err(),
+        decode_unverified(&bytes).unwrap_err(),
+    ] {
+        assert!(matches!(&e, VerifyError::Payload(m) if m.contains(name) && m.contains("1025")), "{e}");
+    }
+}
+
+#[test]
+fn user_data_of_1025_bytes_is_rejected_and_1024_accepted() {
+    check_optional_field_limit("user_data", |d, v| d.user_data = Some(v));
+}
+
+#[test]
+fn nonce_of_1025_bytes_is_rejected_and_1024_accepted() {
+    check_optional_field_limit("nonce", |d, v| d.nonce = Some(v));
+}
+
+#[test]
+fn public_key_of_1025_bytes_is_rejected_and_1024_accepted() {
+    check_optional_field_limit("public_key", |d, v| d.public_key = Some(v));
+}
+
+#[test]
+fn pcr_of_a_wrong_length_is_rejected() {
+    for len in [0, 1, 31, 33, 47, 49, 63, 65, 96] {
+        let mut doc = sample_doc(pki());
+        doc.pcrs.insert(3, vec![3; len]);
+        let e = verify(&pki().sign(&doc), &root(), NOW, &Expectations::default()).unwrap_err();
+        assert!(matches!(&e, VerifyError::Payload(m) if m.contains("PCR3")), "{len}: {e}");
+    }
+    // The lengths of SHA-256, SHA-384 and SHA-512 are accepted.
+    for len in [32, 48, 64] {
+        let mut doc = sample_doc(pki());
+        doc.pcrs.insert(3, vec![3; len]);
+        assert_eq!(verify(&pki().sign(&doc), &root(), NOW, &Expectations::default()).unwrap(), doc);
+    }
+}
+
+#[test]
+fn pcr_index_32_is_rejected() {
+    let mut doc = sample_doc(pki());
+    doc.pcrs.insert(31, vec![31; 48]);
+    assert_eq!(verify(&pki().sign(&doc), &root(), NOW, &Expectations::default()).unwrap(), doc);
+    for index in [32u8, 33, 255] {
+        let mut doc = sample_doc(pki());
+        doc.pcrs.insert(index, vec![0; 48]);
+        let e = verify(&pki().sign(&doc), &root(), NOW, &Expectations::default()).unwrap_err();
+        assert!(matches!(&e, VerifyError::Payload(m) if m.contains("0..=31")), "{index}: {e}");
+    }
+}
