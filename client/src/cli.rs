@@ -5,10 +5,11 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
-use signer_common::attestation::{AttestationDoc, TrustedRoot};
+use signer_common::attestation::{self, AttestationDoc, TrustedRoot};
 use signer_common::encoding::{from_b64, from_hex_lenient, to_hex0x};
-use signer_common::protocol::MAX_NONCE_LEN;
+use signer_common::protocol::{AttestationMode, MAX_NONCE_LEN};
 
+use crate::client::{attestation_mode_name, parse_attestation_mode, parse_session_id};
 use crate::verify::VerifiedResult;
 
 /// The largest file read for a `pem:`/`der:` root, a document or a `@FILE` argument.
@@ -109,6 +110,29 @@ pub fn parse_b64_arg(what: &str, text: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// An attestation document argument: base64/base64url text, or `@FILE` holding raw CBOR or
+/// base64 text.
+pub fn parse_document_arg(what: &str, text: &str) -> Result<Vec<u8>, String> {
+    match text.strip_prefix('@') {
+        Some(path) => {
+            let bytes = read_small_file(Path::new(path))?;
+            attestation::document_from_file_bytes(&bytes).map_err(|e| format!("{what} {path}: {e}"))
+        }
+        None => parse_b64_arg(what, text),
+    }
+}
+
+/// Parses `--attestation`: `fresh` or `session`.
+pub fn parse_attestation_arg(text: &str) -> Result<AttestationMode, String> {
+    parse_attestation_mode(text)
+        .ok_or_else(|| format!("--attestation must be fresh or session, not {text:?}"))
+}
+
+/// Parses a session document id: 32 bytes of hex, with or without `0x`.
+pub fn parse_session_id_arg(text: &str) -> Result<[u8; 32], String> {
+    parse_session_id(text).ok_or_else(|| format!("--id must be 32 bytes of hex, not {text:?}"))
+}
+
 /// Seconds since the Unix epoch, now.
 pub fn now_unix_seconds() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
@@ -146,11 +170,17 @@ pub fn document_json(doc: &AttestationDoc) -> Value {
 }
 
 /// The output of `signer receipt verify`: `{ valid: true, kind, walletId, curve, publicKey,
-/// payloadSha256, signature, requestId, time, moduleId, pcrs }` plus `payload`, `nonce` and the
-/// document's `timestamp`.
+/// payloadSha256, signature, requestId, time, moduleId, pcrs }` plus `payload`, `nonce`, the
+/// document's `timestamp`, `attestationMode` (`fresh` or `session`) and `sessionId` (hex, or
+/// null in fresh mode). `nonce` is the verified nonce: the document's in fresh mode, the
+/// receipt's in session mode.
 pub fn verified_result_json(result: &VerifiedResult) -> Value {
     let r = &result.receipt;
     let d = &result.document;
+    let nonce = match result.mode {
+        AttestationMode::Fresh => d.nonce.as_deref(),
+        AttestationMode::Session => r.nonce.as_deref(),
+    };
     json!({
         "valid": true,
         "kind": r.kind.as_str(),
@@ -164,8 +194,10 @@ pub fn verified_result_json(result: &VerifiedResult) -> Value {
         "time": r.time,
         "moduleId": d.module_id,
         "timestamp": d.timestamp,
-        "nonce": opt_hex(d.nonce.as_deref()),
+        "nonce": opt_hex(nonce),
         "pcrs": pcrs_json(&d.pcrs),
+        "attestationMode": attestation_mode_name(result.mode),
+        "sessionId": opt_hex(result.session_id.as_ref().map(|id| id.as_slice())),
     })
 }
 

@@ -3,8 +3,9 @@
 //! Plain HTTP only for now: this build of `ureq` has no TLS, so an `https://` URL is refused
 //! with [`ClientError::InvalidInput`]. Put a TLS-terminating proxy on loopback in front of a
 //! remote parent, or wait for the TLS feature. Integrity does not depend on the transport:
-//! every signing result carries a receipt and an attestation document that
-//! [`crate::verify_signing_result`] checks end to end.
+//! every signing result carries a receipt and its evidence (an attestation document, or in
+//! session mode a receipt-key signature and the id of a session document) that
+//! [`crate::verify_signing_result`] or [`crate::verify_session_result`] checks end to end.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,10 +14,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use signer_common::attestation::TrustedRoot;
 use signer_common::encoding::{from_b64, from_hex_lenient, from_hex0x, to_hex0x};
-use signer_common::protocol::{Curve, MAX_MESSAGE_LEN, MAX_NONCE_LEN};
+use signer_common::protocol::{AttestationMode, Curve, MAX_MESSAGE_LEN, MAX_NONCE_LEN};
+use signer_common::session::session_id;
 
 use crate::credentials::{Credentials, Secret};
+use crate::session::SessionCache;
+use crate::verify::{ResultExpectations, VerifiedResult, VerifyResultError};
 
 /// Timeout to establish a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,6 +31,29 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_RESPONSE_LEN: u64 = 8 * 1024 * 1024;
 /// Most pages that [`Client::list_wallets`] follows.
 const MAX_PAGES: usize = 1000;
+/// The header that asks for an attestation mode.
+const ATTESTATION_HEADER: &str = "X-Attestation";
+
+/// The name of an attestation mode in the API (`X-Attestation`, `attestationMode`): `fresh` or
+/// `session`.
+pub fn attestation_mode_name(mode: AttestationMode) -> &'static str {
+    match mode {
+        AttestationMode::Fresh => "fresh",
+        AttestationMode::Session => "session",
+    }
+}
+
+/// Parses `fresh` or `session` (any case), as [`attestation_mode_name`] writes them.
+pub fn parse_attestation_mode(text: &str) -> Option<AttestationMode> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("fresh") {
+        Some(AttestationMode::Fresh)
+    } else if text.eq_ignore_ascii_case("session") {
+        Some(AttestationMode::Session)
+    } else {
+        None
+    }
+}
 
 /// Why a call to the parent failed.
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +178,10 @@ pub struct SignatureParts {
 }
 
 /// The answer to `POST /wallets/{id}/signatures`. Unknown fields are kept in `extra`.
+///
+/// Its evidence is one of two forms ([`SignatureResult::evidence`]): in fresh mode an
+/// `attestation` document; in session mode a `receiptSignature` and the `sessionId` of the
+/// session document that attests the key which made it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignatureResult {
@@ -163,11 +195,40 @@ pub struct SignatureResult {
     pub signature: SignatureParts,
     /// Base64url receipt.
     pub receipt: String,
-    /// Base64url attestation document (`user_data` = SHA-256(receipt)).
-    pub attestation: String,
+    /// `fresh` or `session`; absent from parents that predate session mode (fresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation_mode: Option<String>,
+    /// Fresh mode: base64url attestation document (`user_data` = SHA-256(receipt)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<String>,
+    /// Session mode: base64url Ed25519 signature of the session receipt key over the receipt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_signature: Option<String>,
+    /// Session mode: hex SHA-256 of the session document (an untrusted hint of which document to
+    /// fetch: verification recomputes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
     /// Any other fields, as the parent sent them.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
+}
+
+/// The evidence of a [`SignatureResult`], decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureEvidence {
+    /// A fresh attestation document whose `user_data` is SHA-256 of the receipt.
+    Fresh {
+        /// The COSE_Sign1 document.
+        attestation: Vec<u8>,
+    },
+    /// The receipt key's signature over the receipt, and the id of the session document that
+    /// attests the key.
+    Session {
+        /// Ed25519 signature over `signed_message(receipt)`.
+        receipt_signature: Vec<u8>,
+        /// SHA-256 of the session document, as the parent claims it.
+        session_id: [u8; 32],
+    },
 }
 
 impl SignatureResult {
@@ -176,9 +237,63 @@ impl SignatureResult {
         from_b64(&self.receipt).map_err(|_| ClientError::Decode("receipt is not base64url".into()))
     }
 
-    /// The attestation document's bytes.
+    /// The attestation mode of the answer: `attestationMode` when present, otherwise fresh (the
+    /// form of parents that predate session mode).
+    pub fn mode(&self) -> Result<AttestationMode, ClientError> {
+        match &self.attestation_mode {
+            None => Ok(AttestationMode::Fresh),
+            Some(text) => parse_attestation_mode(text)
+                .ok_or_else(|| ClientError::Decode(format!("unknown attestationMode {text:?}"))),
+        }
+    }
+
+    /// The evidence, decoded: the form named by `attestationMode`, whose fields must be present.
+    /// The fields of the other form must be absent.
+    pub fn evidence(&self) -> Result<SignatureEvidence, ClientError> {
+        match self.mode()? {
+            AttestationMode::Fresh => {
+                if self.receipt_signature.is_some() || self.session_id.is_some() {
+                    return Err(ClientError::Decode("a fresh-mode answer with session fields".into()));
+                }
+                Ok(SignatureEvidence::Fresh { attestation: self.attestation_bytes()? })
+            }
+            AttestationMode::Session => {
+                if self.attestation.is_some() {
+                    return Err(ClientError::Decode("a session-mode answer with an attestation".into()));
+                }
+                Ok(SignatureEvidence::Session {
+                    receipt_signature: self.receipt_signature_bytes()?,
+                    session_id: self.session_id_bytes()?,
+                })
+            }
+        }
+    }
+
+    /// The attestation document's bytes (fresh mode; an error in session mode).
     pub fn attestation_bytes(&self) -> Result<Vec<u8>, ClientError> {
-        from_b64(&self.attestation).map_err(|_| ClientError::Decode("attestation is not base64url".into()))
+        let text = self
+            .attestation
+            .as_deref()
+            .ok_or_else(|| ClientError::Decode("the answer has no attestation (session mode?)".into()))?;
+        from_b64(text).map_err(|_| ClientError::Decode("attestation is not base64url".into()))
+    }
+
+    /// The receipt key's signature (session mode; an error in fresh mode).
+    pub fn receipt_signature_bytes(&self) -> Result<Vec<u8>, ClientError> {
+        let text = self
+            .receipt_signature
+            .as_deref()
+            .ok_or_else(|| ClientError::Decode("the answer has no receiptSignature".into()))?;
+        from_b64(text).map_err(|_| ClientError::Decode("receiptSignature is not base64url".into()))
+    }
+
+    /// The session document id the parent names (session mode; an error in fresh mode).
+    pub fn session_id_bytes(&self) -> Result<[u8; 32], ClientError> {
+        let text = self
+            .session_id
+            .as_deref()
+            .ok_or_else(|| ClientError::Decode("the answer has no sessionId".into()))?;
+        parse_session_id(text).ok_or_else(|| ClientError::Decode("sessionId is not 32 bytes of hex".into()))
     }
 
     /// The chain-ready signature bytes (`signature.encoded`).
@@ -186,6 +301,11 @@ impl SignatureResult {
         from_hex0x(&self.signature.encoded)
             .map_err(|_| ClientError::Decode("signature.encoded is not 0x-hex".into()))
     }
+}
+
+/// A session document id: 32 bytes of hex, with or without `0x`.
+pub fn parse_session_id(text: &str) -> Option<[u8; 32]> {
+    from_hex_lenient(text).ok().and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
 }
 
 /// The answer to `GET /enclave/attestation`.
@@ -202,6 +322,12 @@ struct RawEnclaveAttestation {
     attestation: String,
     #[serde(default)]
     pcrs: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct RawSessionDocument {
+    id: String,
+    attestation: String,
 }
 
 #[derive(Deserialize)]
@@ -345,29 +471,135 @@ impl Client {
         Err(ClientError::Decode(format!("more than {MAX_PAGES} pages of wallets")))
     }
 
-    /// `POST /wallets/{id}/signatures` with `kind: Hash`: signs a 32-byte digest.
+    /// `POST /wallets/{id}/signatures` with `kind: Hash`: signs a 32-byte digest, attested in
+    /// fresh mode (see [`Client::sign_hash_with`]).
     pub fn sign_hash(
         &self,
         wallet_id: &str,
         hash: [u8; 32],
         nonce: Option<&[u8]>,
     ) -> Result<SignatureResult, ClientError> {
-        let body = serde_json::json!({ "kind": "Hash", "hash": to_hex0x(&hash) });
-        self.post_json(&format!("/wallets/{}/signatures", path_segment(wallet_id)?), &body, nonce)
+        self.sign_hash_with(wallet_id, hash, nonce, AttestationMode::Fresh)
     }
 
-    /// `POST /wallets/{id}/signatures` with `kind: Message`: signs raw bytes (Ed25519).
+    /// `POST /wallets/{id}/signatures` with `kind: Hash`, attested as `mode` asks
+    /// (`X-Attestation: session` for [`AttestationMode::Session`]). In session mode `nonce` goes
+    /// into the receipt rather than a document.
+    pub fn sign_hash_with(
+        &self,
+        wallet_id: &str,
+        hash: [u8; 32],
+        nonce: Option<&[u8]>,
+        mode: AttestationMode,
+    ) -> Result<SignatureResult, ClientError> {
+        let body = serde_json::json!({ "kind": "Hash", "hash": to_hex0x(&hash) });
+        self.post_signature(wallet_id, &body, nonce, mode)
+    }
+
+    /// `POST /wallets/{id}/signatures` with `kind: Message`: signs raw bytes (Ed25519), attested
+    /// in fresh mode (see [`Client::sign_message_with`]).
     pub fn sign_message(
         &self,
         wallet_id: &str,
         message: &[u8],
         nonce: Option<&[u8]>,
     ) -> Result<SignatureResult, ClientError> {
+        self.sign_message_with(wallet_id, message, nonce, AttestationMode::Fresh)
+    }
+
+    /// `POST /wallets/{id}/signatures` with `kind: Message`, attested as `mode` asks.
+    pub fn sign_message_with(
+        &self,
+        wallet_id: &str,
+        message: &[u8],
+        nonce: Option<&[u8]>,
+        mode: AttestationMode,
+    ) -> Result<SignatureResult, ClientError> {
         if message.len() > MAX_MESSAGE_LEN {
             return Err(ClientError::InvalidInput(format!("message is longer than {MAX_MESSAGE_LEN} bytes")));
         }
         let body = serde_json::json!({ "kind": "Message", "message": to_hex0x(message) });
-        self.post_json(&format!("/wallets/{}/signatures", path_segment(wallet_id)?), &body, nonce)
+        self.post_signature(wallet_id, &body, nonce, mode)
+    }
+
+    fn post_signature(
+        &self,
+        wallet_id: &str,
+        body: &Value,
+        nonce: Option<&[u8]>,
+        mode: AttestationMode,
+    ) -> Result<SignatureResult, ClientError> {
+        let path = format!("/wallets/{}/signatures", path_segment(wallet_id)?);
+        // Fresh is the parent's default: a fresh request is sent without the header, as before.
+        let headers: &[(&str, &str)] = match mode {
+            AttestationMode::Fresh => &[],
+            AttestationMode::Session => &[(ATTESTATION_HEADER, attestation_mode_name(mode))],
+        };
+        let payload = serde_json::to_vec(body)
+            .map_err(|e| ClientError::InvalidInput(format!("cannot encode the request: {e}")))?;
+        let (status, answer) = self.call("POST", &path, &[], Some(&payload), nonce, headers)?;
+        check_status(status, &answer)?;
+        parse_json(&answer)
+    }
+
+    /// `GET /enclave/attestation/session[?id=<hex>]`: the session document with this id, or the
+    /// current one. Answers `(id, document)` where `id` is SHA-256 of the document as computed
+    /// here; the parent's own `id` must agree, and when an id was asked for, the document must
+    /// hash to it. The document is not verified: see [`crate::SessionCache::verify_document`].
+    pub fn session_document(&self, id: Option<[u8; 32]>) -> Result<([u8; 32], Vec<u8>), ClientError> {
+        let query: Vec<(&str, String)> = id.iter().map(|id| ("id", hex::encode(id))).collect();
+        let raw: RawSessionDocument = self.get_json("/enclave/attestation/session", &query, None)?;
+        let document = from_b64(&raw.attestation)
+            .map_err(|_| ClientError::Decode("session document attestation is not base64url".into()))?;
+        let computed = session_id(&document);
+        if let Some(asked) = id
+            && asked != computed
+        {
+            return Err(ClientError::Decode(format!(
+                "asked for session document {} but the parent answered one whose SHA-256 is {}",
+                hex::encode(asked),
+                hex::encode(computed)
+            )));
+        }
+        if parse_session_id(&raw.id) != Some(computed) {
+            return Err(ClientError::Decode(format!(
+                "the parent's session document id {:?} is not the document's SHA-256 {}",
+                raw.id,
+                hex::encode(computed)
+            )));
+        }
+        Ok((computed, document))
+    }
+
+    /// Verifies a signing result in either mode. Fresh: [`SignatureResult::verify`]. Session: the
+    /// session document named by the result is taken from `cache` or else fetched from the
+    /// parent (by id, checked against its SHA-256), then [`SignatureResult::verify_session`]
+    /// verifies it (once per document while it stays in `cache`) and the result.
+    pub fn verify_signature(
+        &self,
+        result: &SignatureResult,
+        root: &TrustedRoot,
+        at_unix_seconds: u64,
+        expect: &ResultExpectations,
+        cache: &SessionCache,
+    ) -> Result<VerifiedResult, VerifyResultError> {
+        let evidence = result.evidence().map_err(|e| VerifyResultError::Input(e.to_string()))?;
+        match evidence {
+            SignatureEvidence::Fresh { .. } => result.verify(root, at_unix_seconds, expect),
+            SignatureEvidence::Session { session_id, .. } => {
+                // The cache is keyed by the SHA-256 it computed, so its bytes are the named document.
+                let document = match cache.document(&session_id) {
+                    Some(document) => document,
+                    None => {
+                        let (_, document) = self
+                            .session_document(Some(session_id))
+                            .map_err(|e| VerifyResultError::SessionDocumentUnavailable(e.to_string()))?;
+                        document.into()
+                    }
+                };
+                result.verify_session(&document, root, at_unix_seconds, expect, cache)
+            }
+        }
     }
 
     /// `GET /enclave/attestation?nonce=<hex>`: a fresh attestation document and its PCRs.
@@ -394,7 +626,7 @@ impl Client {
     /// `GET /enclave/root`: the PEM root certificate the enclave's documents chain to. Only
     /// trust it as far as you trust the parent: pin the root out of band in production.
     pub fn root_pem(&self) -> Result<String, ClientError> {
-        let (status, body) = self.call("GET", "/enclave/root", &[], None, None)?;
+        let (status, body) = self.call("GET", "/enclave/root", &[], None, None, &[])?;
         check_status(status, &body)?;
         let text = String::from_utf8(body)
             .map_err(|_| ClientError::Decode("root certificate is not UTF-8".into()))?;
@@ -420,7 +652,7 @@ impl Client {
         query: &[(&str, String)],
         nonce: Option<&[u8]>,
     ) -> Result<T, ClientError> {
-        let (status, body) = self.call("GET", path, query, None, nonce)?;
+        let (status, body) = self.call("GET", path, query, None, nonce, &[])?;
         check_status(status, &body)?;
         parse_json(&body)
     }
@@ -433,12 +665,13 @@ impl Client {
     ) -> Result<T, ClientError> {
         let payload = serde_json::to_vec(body)
             .map_err(|e| ClientError::InvalidInput(format!("cannot encode the request: {e}")))?;
-        let (status, body) = self.call("POST", path, &[], Some(&payload), nonce)?;
+        let (status, body) = self.call("POST", path, &[], Some(&payload), nonce, &[])?;
         check_status(status, &body)?;
         parse_json(&body)
     }
 
-    /// One request; answers the status and the body, whatever the status.
+    /// One request with these extra `headers`; answers the status and the body, whatever the
+    /// status.
     fn call(
         &self,
         method: &str,
@@ -446,6 +679,7 @@ impl Client {
         query: &[(&str, String)],
         body: Option<&[u8]>,
         nonce: Option<&[u8]>,
+        headers: &[(&str, &str)],
     ) -> Result<(u16, Vec<u8>), ClientError> {
         if !self.base_url.starts_with("http://") {
             return Err(ClientError::InvalidInput(format!(
@@ -481,6 +715,9 @@ impl Client {
             if let Some(nonce) = &nonce_hex {
                 request = request.header("X-Request-Nonce", nonce);
             }
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
             request.send(body.unwrap_or_default())?
         } else {
             let mut request =
@@ -490,6 +727,9 @@ impl Client {
             }
             if let Some(nonce) = &nonce_hex {
                 request = request.header("X-Request-Nonce", nonce);
+            }
+            for (name, value) in headers {
+                request = request.header(*name, *value);
             }
             request.call()?
         };
@@ -610,6 +850,56 @@ mod tests {
         assert_eq!(wallet.public_key_bytes().unwrap(), vec![1]);
         assert_eq!(wallet.receipt_bytes().unwrap(), Some(vec![1]));
         assert_eq!(serde_json::to_value(&wallet).unwrap(), json);
+    }
+
+    #[test]
+    fn signature_results_in_both_forms() {
+        let base = serde_json::json!({
+            "id": "sig-1", "walletId": "wa-1", "status": "Signed", "receipt": "AQ",
+            "signature": { "encoded": "0x01" },
+        });
+        let with = |fields: Value| {
+            let mut json = base.clone();
+            for (k, v) in fields.as_object().unwrap() {
+                json[k] = v.clone();
+            }
+            serde_json::from_value::<SignatureResult>(json).unwrap()
+        };
+        // A parent that predates session mode: no attestationMode, fresh.
+        let old = with(serde_json::json!({ "attestation": "Ag" }));
+        assert_eq!(old.mode().unwrap(), AttestationMode::Fresh);
+        assert_eq!(old.evidence().unwrap(), SignatureEvidence::Fresh { attestation: vec![2] });
+        let fresh = with(serde_json::json!({ "attestationMode": "fresh", "attestation": "Ag" }));
+        assert_eq!(fresh.evidence().unwrap(), SignatureEvidence::Fresh { attestation: vec![2] });
+        let id = "ab".repeat(32);
+        let session = with(
+            serde_json::json!({ "attestationMode": "session", "receiptSignature": "Aw", "sessionId": id }),
+        );
+        assert_eq!(
+            session.evidence().unwrap(),
+            SignatureEvidence::Session { receipt_signature: vec![3], session_id: [0xab; 32] }
+        );
+        assert!(session.attestation_bytes().is_err());
+        // Serialising gives back the parent's fields, and only those.
+        let json = serde_json::to_value(&session).unwrap();
+        assert_eq!(json["attestationMode"], "session");
+        assert!(json.get("attestation").is_none());
+        // Missing or mixed fields.
+        for bad in [
+            serde_json::json!({ "attestationMode": "session", "receiptSignature": "Aw" }),
+            serde_json::json!({ "attestationMode": "session", "sessionId": "ab".repeat(32) }),
+            serde_json::json!({ "attestationMode": "fresh" }),
+            serde_json::json!({ "attestation": "Ag", "sessionId": "ab".repeat(32) }),
+            serde_json::json!({ "attestationMode": "Hourly", "attestation": "Ag" }),
+        ] {
+            assert!(with(bad.clone()).evidence().is_err(), "{bad}");
+        }
+        assert_eq!(parse_attestation_mode(" Session "), Some(AttestationMode::Session));
+        assert_eq!(parse_attestation_mode("fresh"), Some(AttestationMode::Fresh));
+        assert_eq!(parse_attestation_mode("both"), None);
+        for mode in [AttestationMode::Fresh, AttestationMode::Session] {
+            assert_eq!(parse_attestation_mode(attestation_mode_name(mode)), Some(mode));
+        }
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //! - [`verify_signing_result`]: end-to-end verification of a signing result (attestation
 //!   document, its binding to the receipt, the receipt's signature, the expected wallet). The
 //!   parent is untrusted; only what this verifies can be relied on.
+//! - [`verify_session_result`] and [`SessionCache`]: the same for session mode, where the
+//!   receipt is signed by a receipt key attested once in a session document, verified once and
+//!   cached (see [`session`]).
 //! - [`credentials`]: the `dev-credentials.json` file.
 //! - [`cli`]: argument parsing and JSON rendering shared by the binaries.
 //! - [`load`]: the load generator behind `signer-load`.
@@ -15,16 +18,19 @@ pub mod cli;
 pub mod client;
 pub mod credentials;
 pub mod load;
+pub mod session;
 pub mod verify;
 
 pub use client::{
-    Client, ClientError, EnclaveAttestation, SignatureParts, SignatureResult, Wallet, WalletList,
+    Client, ClientError, EnclaveAttestation, SignatureEvidence, SignatureParts, SignatureResult, Wallet,
+    WalletList, attestation_mode_name, parse_attestation_mode,
 };
 pub use credentials::{Credentials, LocalCredential, Secret};
+pub use session::{DEFAULT_SESSION_CACHE_CAPACITY, DEFAULT_SESSION_TTL, SessionCache, VerifiedSession};
 pub use signer_common::attestation::{AttestationDoc, TrustedRoot};
-pub use signer_common::protocol::Curve;
+pub use signer_common::protocol::{AttestationMode, Curve};
 pub use signer_common::receipt::{Receipt, ReceiptKind};
 pub use verify::{
     ResultExpectations, SignatureError, VerifiedResult, VerifyResultError, check_receipt_expectations,
-    verify_receipt_bytes, verify_receipt_signature, verify_signing_result,
+    verify_receipt_bytes, verify_receipt_signature, verify_session_result, verify_signing_result,
 };

@@ -1,6 +1,7 @@
 //! The load generator behind `signer-load`: N threads, each with its own blocking HTTP agent,
-//! send `POST /wallets/{id}/signatures` (kind `Hash`, random 32-byte hashes) until a bounded
-//! number of requests is done or a deadline passes.
+//! send `POST /wallets/{id}/signatures` (kind `Hash`, random 32-byte hashes, attested in fresh
+//! or session mode) until a bounded number of requests is done or a deadline passes. Results are
+//! not verified: the tool measures the service.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use signer_common::protocol::Curve;
+use signer_common::protocol::{AttestationMode, Curve};
 
-use crate::client::Client;
+use crate::client::{Client, attestation_mode_name};
 
 /// The most requests one run sends.
 pub const MAX_REQUESTS: u64 = 1_000_000;
@@ -34,6 +35,8 @@ pub struct LoadConfig {
     pub requests: u64,
     /// Stop sending after this long (at most [`MAX_DURATION`], which also applies when `None`).
     pub duration: Option<Duration>,
+    /// How each signature is attested (`X-Attestation`).
+    pub attestation: AttestationMode,
 }
 
 /// What a run measured. Latencies are of successful requests.
@@ -61,13 +64,15 @@ pub struct LoadReport {
     pub curve: Curve,
     /// The wallet signed with.
     pub wallet_id: String,
+    /// How each signature was asked to be attested.
+    pub attestation: AttestationMode,
     /// The first error seen, if any.
     pub first_error: Option<String>,
 }
 
 impl LoadReport {
     /// `{ requests, errors, seconds, throughput, p50Ms, p90Ms, p99Ms, maxMs, concurrency, curve,
-    /// walletId, firstError }`.
+    /// walletId, attestation, firstError }` (`attestation`: `fresh` or `session`).
     pub fn to_json(&self) -> Value {
         json!({
             "requests": self.requests,
@@ -81,6 +86,7 @@ impl LoadReport {
             "concurrency": self.concurrency,
             "curve": self.curve.as_str(),
             "walletId": self.wallet_id,
+            "attestation": attestation_mode_name(self.attestation),
             "firstError": self.first_error,
         })
     }
@@ -88,7 +94,7 @@ impl LoadReport {
     /// A few lines for people.
     pub fn to_text(&self) -> String {
         let mut text = format!(
-            "{} requests ({} errors) in {:.2} s with {} threads on a {} wallet\n\
+            "{} requests ({} errors) in {:.2} s with {} threads on a {} wallet, {} attestation\n\
              throughput {:.1} req/s\n\
              latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}\n",
             self.requests,
@@ -96,6 +102,7 @@ impl LoadReport {
             self.seconds,
             self.concurrency,
             self.curve.as_str(),
+            attestation_mode_name(self.attestation),
             self.throughput,
             self.p50_ms,
             self.p90_ms,
@@ -185,6 +192,7 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
             let results = &results;
             let wallet_id = config.wallet_id.as_str();
             let total = config.requests;
+            let mode = config.attestation;
             scope.spawn(move || {
                 let mut mine = ThreadResult::default();
                 let mut seed = [0u8; 32];
@@ -207,7 +215,7 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
                     hasher.update(n.to_be_bytes());
                     let hash: [u8; 32] = hasher.finalize().into();
                     let sent = Instant::now();
-                    match client.sign_hash(wallet_id, hash, None) {
+                    match client.sign_hash_with(wallet_id, hash, None, mode) {
                         Ok(_) => mine.latencies.push(sent.elapsed()),
                         Err(e) => {
                             mine.errors += 1;
@@ -248,6 +256,7 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
         concurrency: config.concurrency,
         curve: config.curve,
         wallet_id: config.wallet_id.clone(),
+        attestation: config.attestation,
         first_error,
     })
 }
@@ -295,6 +304,7 @@ mod tests {
             concurrency: 1,
             requests: 1,
             duration: None,
+            attestation: AttestationMode::Fresh,
         };
         assert!(check_config(&config).is_ok());
         assert!(check_config(&LoadConfig { requests: 0, ..config.clone() }).is_err());
@@ -314,6 +324,7 @@ mod tests {
             concurrency: 2,
             requests: 6,
             duration: Some(Duration::from_secs(30)),
+            attestation: AttestationMode::Session,
         };
         let report = run(&config).unwrap();
         assert_eq!((report.requests, report.errors), (6, 6));
@@ -322,5 +333,6 @@ mod tests {
         let json = report.to_json();
         assert_eq!(json["curve"], "secp256k1");
         assert_eq!(json["errors"], 6);
+        assert_eq!(json["attestation"], "session");
     }
 }

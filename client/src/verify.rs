@@ -1,10 +1,12 @@
-//! End-to-end verification of a signing result: the attestation document, its binding to the
+//! End-to-end verification of a signing result: its evidence (an attestation document, or in
+//! session mode a receipt-key signature and the session document attesting that key), the
 //! receipt, the signature in the receipt, and what the caller expects.
 //!
 //! The parent is untrusted: it can rewrite any field of its JSON answers. What a client can rely
 //! on is only what this module checks: a document signed by an NSM whose chain leads to the
-//! pinned root, whose `user_data` is SHA-256 of the receipt bytes, and a receipt whose signature
-//! verifies under the receipt's public key.
+//! pinned root and that binds the receipt bytes (its `user_data` is their SHA-256, or it attests
+//! the receipt key that signed them), and a receipt whose signature verifies under the receipt's
+//! public key.
 
 use std::collections::BTreeMap;
 
@@ -13,15 +15,22 @@ use ed25519_dalek::VerifyingKey as EdVerifyingKey;
 use k256::ecdsa::signature::hazmat::PrehashVerifier as _;
 use k256::ecdsa::{RecoveryId, Signature as EcdsaSignature, VerifyingKey as EcdsaVerifyingKey};
 use signer_common::attestation::{self, AttestationDoc, Expectations, TrustedRoot, VerifyError};
-use signer_common::protocol::Curve;
+use signer_common::protocol::{AttestationMode, Curve};
 use signer_common::receipt::{Receipt, ReceiptError, ReceiptKind};
+use signer_common::session::signed_message;
+
+use crate::client::SignatureEvidence;
+use crate::session::SessionCache;
 
 /// What the caller expects of a signing result, beyond its authenticity.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ResultExpectations {
-    /// Each listed PCR must be in the attestation document with this value.
+    /// Each listed PCR must be in the attestation document (the session document in session
+    /// mode) with this value.
     pub pcrs: BTreeMap<u8, Vec<u8>>,
-    /// When set, the document's `nonce` must be this (the `X-Request-Nonce` the client sent).
+    /// When set, the `X-Request-Nonce` the client sent. Fresh mode: the document's `nonce` must
+    /// be this, and so must the receipt's `nonce` when it has one. Session mode: the receipt's
+    /// `nonce` must be this (the shared session document has none).
     pub nonce: Option<Vec<u8>>,
     /// When set, the receipt must name this wallet.
     pub wallet_id: Option<String>,
@@ -34,8 +43,13 @@ pub struct ResultExpectations {
 pub struct VerifiedResult {
     /// The decoded receipt; for signature receipts its signature has been verified.
     pub receipt: Receipt,
-    /// The verified attestation document whose `user_data` is SHA-256 of the receipt bytes.
+    /// The verified attestation document: in fresh mode the one whose `user_data` is SHA-256 of
+    /// the receipt bytes; in session mode the session document attesting the receipt key.
     pub document: AttestationDoc,
+    /// How the receipt was bound to the enclave.
+    pub mode: AttestationMode,
+    /// Session mode: SHA-256 of the session document (computed here).
+    pub session_id: Option<[u8; 32]>,
 }
 
 /// Why a receipt's signature is not valid.
@@ -102,6 +116,29 @@ pub enum VerifyResultError {
     /// receipt bytes: the receipt was changed or belongs to another result.
     #[error("step 1 (attestation document): its user_data is not SHA-256 of this receipt")]
     NotBound,
+    /// Step 1 (session mode): the session document is not authentic or not what the caller
+    /// expects (PCRs).
+    #[error("step 1 (session document): {0}")]
+    SessionDocument(VerifyError),
+    /// Step 1 (session mode): the document is authentic but its `user_data` is not the session
+    /// marker: it was made for another purpose and its `public_key` is no receipt key.
+    #[error("step 1 (session document): its user_data is not the session receipt-key marker")]
+    NotSessionDocument,
+    /// Step 1 (session mode): the session document's `public_key` is not a usable Ed25519 key.
+    #[error("step 1 (session document): its public_key is not a usable Ed25519 receipt key")]
+    ReceiptKey,
+    /// Step 1 (session mode): the session document could not be obtained from the parent.
+    #[error("step 1 (session document): cannot fetch it from the parent: {0}")]
+    SessionDocumentUnavailable(String),
+    /// Step 1 (session mode): the result names another session document than the one verified.
+    #[error("step 1 (session document): the result's sessionId is not this document's SHA-256")]
+    SessionIdMismatch,
+    /// Step 1 (session mode): the receipt signature is not the attested receipt key's signature
+    /// over these receipt bytes.
+    #[error(
+        "step 1 (receipt key signature): the receipt is not signed by the session document's receipt key"
+    )]
+    ReceiptKeySignature,
     /// Step 2: the receipt does not decode.
     #[error("step 2 (receipt): {0}")]
     Receipt(#[from] ReceiptError),
@@ -116,14 +153,15 @@ pub enum VerifyResultError {
     },
 }
 
-/// Verifies a signing result end to end.
+/// Verifies a signing result end to end (fresh mode).
 ///
 /// 1. The attestation document verifies against `root` at `at_unix_seconds`, with `user_data`
 ///    = SHA-256(`receipt`) and the caller's PCRs and nonce.
 /// 2. The receipt decodes (deterministic CBOR; `payload` matches `payloadSha256`).
 /// 3. For signature receipts, the signature verifies with the receipt's public key
 ///    ([`verify_receipt_signature`]).
-/// 4. The receipt names the expected wallet and public key.
+/// 4. The receipt names the expected wallet and public key, and, when it carries a nonce, the
+///    expected nonce.
 pub fn verify_signing_result(
     receipt: &[u8],
     attestation: &[u8],
@@ -143,25 +181,93 @@ pub fn verify_signing_result(
             VerifyError::FieldMismatch { field: "user_data" } => VerifyResultError::NotBound,
             other => VerifyResultError::Attestation(other),
         })?;
-    // (2) Decode the receipt; this also checks payload against payloadSha256.
-    let decoded = Receipt::from_cbor(receipt)?;
-    // (3) The signature in the receipt, under the receipt's public key.
-    verify_receipt_signature(&decoded)?;
-    // (4) The caller's expectations about the wallet.
+    // (2) and (3).
+    let decoded = decode_and_verify_receipt(receipt)?;
+    // (4) The caller's expectations; the receipt's nonce, when it has one, is the document's.
     check_receipt_expectations(&decoded, expect)?;
-    Ok(VerifiedResult { receipt: decoded, document })
+    check_receipt_nonce(&decoded, expect.nonce.as_deref(), AttestationMode::Fresh)?;
+    Ok(VerifiedResult { receipt: decoded, document, mode: AttestationMode::Fresh, session_id: None })
+}
+
+/// Verifies a session-mode signing result end to end: `receipt`, the receipt key's
+/// `receipt_signature` over it, and the `session_document` attesting that key.
+///
+/// 1. Evidence:
+///    - the session document is verified by `cache` ([`SessionCache::verify_document`]): found
+///      there by its SHA-256 (computed here) when it was verified against `root` within the
+///      cache's TTL, otherwise verified against `root` at `at_unix_seconds` with `user_data` =
+///      the session marker and the caller's PCRs, and then cached; its `public_key` is the
+///      Ed25519 receipt key;
+///    - `receipt_signature` verifies strictly (`verify_strict`) with the receipt key over
+///      `signed_message(receipt)`.
+/// 2. and 3. The receipt decodes and its wallet signature verifies, exactly as in
+///    [`verify_signing_result`].
+/// 4. The receipt names the expected wallet and public key, and carries the expected nonce (in
+///    session mode the nonce is only in the receipt).
+pub fn verify_session_result(
+    receipt: &[u8],
+    receipt_signature: &[u8],
+    session_document: &[u8],
+    root: &TrustedRoot,
+    at_unix_seconds: u64,
+    expect: &ResultExpectations,
+    cache: &SessionCache,
+) -> Result<VerifiedResult, VerifyResultError> {
+    // (1) The session document (verified once per cache entry) and the receipt key's signature.
+    let session = cache.verify_document(session_document, root, at_unix_seconds, &expect.pcrs)?;
+    let signature: &[u8; 64] =
+        receipt_signature.try_into().map_err(|_| VerifyResultError::ReceiptKeySignature)?;
+    session
+        .receipt_key
+        .verify_strict(&signed_message(receipt), &EdSignature::from_bytes(signature))
+        .map_err(|_| VerifyResultError::ReceiptKeySignature)?;
+    // (2) and (3).
+    let decoded = decode_and_verify_receipt(receipt)?;
+    // (4) The caller's expectations, the nonce included.
+    check_receipt_expectations(&decoded, expect)?;
+    check_receipt_nonce(&decoded, expect.nonce.as_deref(), AttestationMode::Session)?;
+    Ok(VerifiedResult {
+        receipt: decoded,
+        document: session.document.clone(),
+        mode: AttestationMode::Session,
+        session_id: Some(session.id),
+    })
+}
+
+/// Steps 2 and 3: decodes the receipt (which also checks `payload` against `payloadSha256`) and
+/// verifies its signature under its public key.
+fn decode_and_verify_receipt(receipt: &[u8]) -> Result<Receipt, VerifyResultError> {
+    let decoded = Receipt::from_cbor(receipt)?;
+    verify_receipt_signature(&decoded)?;
+    Ok(decoded)
+}
+
+/// Step 4, the nonce in the receipt: in session mode it must be the expected one; in fresh mode
+/// (where the document carries it) it must be the expected one when the receipt has one.
+fn check_receipt_nonce(
+    receipt: &Receipt,
+    expected: Option<&[u8]>,
+    mode: AttestationMode,
+) -> Result<(), VerifyResultError> {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    match (receipt.nonce.as_deref(), mode) {
+        (Some(nonce), _) if nonce == expected => Ok(()),
+        (None, AttestationMode::Fresh) => Ok(()),
+        _ => Err(VerifyResultError::Mismatch { field: "nonce" }),
+    }
 }
 
 /// Steps 2 to 4 without the attestation document: decodes `receipt`, verifies its signature and
 /// compares it with `expect` (whose `pcrs` and `nonce` are ignored: they concern the document).
 /// On its own this proves nothing about where the receipt came from; use
-/// [`verify_signing_result`] for that.
+/// [`verify_signing_result`] or [`verify_session_result`] for that.
 pub fn verify_receipt_bytes(
     receipt: &[u8],
     expect: &ResultExpectations,
 ) -> Result<Receipt, VerifyResultError> {
-    let decoded = Receipt::from_cbor(receipt)?;
-    verify_receipt_signature(&decoded)?;
+    let decoded = decode_and_verify_receipt(receipt)?;
     check_receipt_expectations(&decoded, expect)?;
     Ok(decoded)
 }
@@ -238,13 +344,17 @@ fn verify_secp256k1(public_key: &[u8], prehash: &[u8], signature: &[u8]) -> Resu
     }
     let v = signature[64];
     let recovery_id = RecoveryId::from_byte(v).ok_or(SignatureError::RecoveryIdByte(v))?;
-    key.verify_prehash(prehash, &sig).map_err(|_| SignatureError::Invalid)?;
-    let recovered = EcdsaVerifyingKey::recover_from_prehash(prehash, &sig, recovery_id)
-        .map_err(|_| SignatureError::RecoveryMismatch)?;
-    if recovered.to_sec1_point(true).as_bytes() != public_key {
-        return Err(SignatureError::RecoveryMismatch);
+    // Recovery computes Q = r^-1 (s R - z G) for the R that `v` names; ECDSA verification of
+    // (r, s) under that Q then computes z/s G + r/s Q = R, whose x is r: it always passes. So
+    // "`v` recovers the receipt's key" implies "the signature verifies under it", and one
+    // recovery (one double scalar multiplication) checks both. Only on failure is the signature
+    // verified on its own, to tell a bad signature from a bad recovery id.
+    let recovered = EcdsaVerifyingKey::recover_from_prehash(prehash, &sig, recovery_id);
+    if recovered.is_ok_and(|recovered| recovered == key) {
+        return Ok(());
     }
-    Ok(())
+    key.verify_prehash(prehash, &sig).map_err(|_| SignatureError::Invalid)?;
+    Err(SignatureError::RecoveryMismatch)
 }
 
 /// Ed25519: `verify_strict` of the 64-byte `signature` over `message`.
@@ -311,23 +421,84 @@ impl crate::client::Wallet {
 }
 
 impl crate::client::SignatureResult {
-    /// Verifies the result's receipt and attestation, and that the parent's JSON (`walletId`,
-    /// `signature.encoded`) says what the attested receipt says. The JSON's `walletId` is added to
-    /// `expect` when it names no wallet. Check the payload with
-    /// [`VerifiedResult::expect_payload`].
+    /// Verifies a fresh-mode result's receipt and attestation, and that the parent's JSON
+    /// (`walletId`, `signature.encoded`) says what the attested receipt says. The JSON's
+    /// `walletId` is added to `expect` when it names no wallet. Check the payload with
+    /// [`VerifiedResult::expect_payload`]. A session-mode result is refused: use
+    /// [`Self::verify_session`] or [`crate::Client::verify_signature`].
     pub fn verify(
         &self,
         root: &TrustedRoot,
         at_unix_seconds: u64,
         expect: &ResultExpectations,
     ) -> Result<VerifiedResult, VerifyResultError> {
-        let input = |what: &str| VerifyResultError::Input(format!("the result's {what} is malformed"));
-        let receipt = self.receipt_bytes().map_err(|_| input("receipt"))?;
-        let attestation = self.attestation_bytes().map_err(|_| input("attestation"))?;
-        let encoded = self.encoded_bytes().map_err(|_| input("signature.encoded"))?;
+        let receipt = self.receipt_bytes().map_err(|_| result_input("receipt"))?;
+        let attestation = match self.evidence().map_err(|e| VerifyResultError::Input(e.to_string()))? {
+            SignatureEvidence::Fresh { attestation } => attestation,
+            SignatureEvidence::Session { .. } => {
+                return Err(VerifyResultError::Input(
+                    "this result is in session mode: verify it with its session document".into(),
+                ));
+            }
+        };
+        let expect = self.with_wallet(expect);
+        let verified = verify_signing_result(&receipt, &attestation, root, at_unix_seconds, &expect)?;
+        self.check_json(&verified)?;
+        Ok(verified)
+    }
+
+    /// Verifies a session-mode result with `session_document` (the document its `sessionId`
+    /// names: see [`crate::Client::session_document`]) through `cache`
+    /// ([`verify_session_result`]), and that the parent's JSON (`walletId`, `signature.encoded`,
+    /// `sessionId`) says what the verified receipt and document say. A fresh-mode result is
+    /// refused: use [`Self::verify`].
+    pub fn verify_session(
+        &self,
+        session_document: &[u8],
+        root: &TrustedRoot,
+        at_unix_seconds: u64,
+        expect: &ResultExpectations,
+        cache: &SessionCache,
+    ) -> Result<VerifiedResult, VerifyResultError> {
+        let receipt = self.receipt_bytes().map_err(|_| result_input("receipt"))?;
+        let (receipt_signature, claimed_id) = match self
+            .evidence()
+            .map_err(|e| VerifyResultError::Input(e.to_string()))?
+        {
+            SignatureEvidence::Session { receipt_signature, session_id } => (receipt_signature, session_id),
+            SignatureEvidence::Fresh { .. } => {
+                return Err(VerifyResultError::Input(
+                    "this result is in fresh mode: it has an attestation document, no session".into(),
+                ));
+            }
+        };
+        let expect = self.with_wallet(expect);
+        let verified = verify_session_result(
+            &receipt,
+            &receipt_signature,
+            session_document,
+            root,
+            at_unix_seconds,
+            &expect,
+            cache,
+        )?;
+        if verified.session_id != Some(claimed_id) {
+            return Err(VerifyResultError::SessionIdMismatch);
+        }
+        self.check_json(&verified)?;
+        Ok(verified)
+    }
+
+    /// `expect` with the JSON's wallet id when it names none.
+    fn with_wallet(&self, expect: &ResultExpectations) -> ResultExpectations {
         let mut expect = expect.clone();
         expect.wallet_id.get_or_insert_with(|| self.wallet_id.clone());
-        let verified = verify_signing_result(&receipt, &attestation, root, at_unix_seconds, &expect)?;
+        expect
+    }
+
+    /// The JSON says what the verified receipt says.
+    fn check_json(&self, verified: &VerifiedResult) -> Result<(), VerifyResultError> {
+        let encoded = self.encoded_bytes().map_err(|_| result_input("signature.encoded"))?;
         let r = &verified.receipt;
         if r.kind == ReceiptKind::WalletCreated {
             return Err(VerifyResultError::Mismatch { field: "kind" });
@@ -338,8 +509,12 @@ impl crate::client::SignatureResult {
         if r.signature.as_deref() != Some(encoded.as_slice()) {
             return Err(VerifyResultError::Mismatch { field: "signature" });
         }
-        Ok(verified)
+        Ok(())
     }
+}
+
+fn result_input(what: &str) -> VerifyResultError {
+    VerifyResultError::Input(format!("the result's {what} is malformed"))
 }
 
 #[cfg(test)]
@@ -465,6 +640,32 @@ mod tests {
         encoded.push(flipped.to_byte());
         receipt.signature = Some(encoded);
         assert_eq!(verify_receipt_signature(&receipt), Err(SignatureError::HighS));
+    }
+
+    #[test]
+    fn recovery_shortcut_agrees_with_plain_verification() {
+        // verify_secp256k1 accepts exactly when ECDSA verification passes and `v` recovers the key.
+        let key = secp_key();
+        let public_key = secp_compressed(&key);
+        let vk = EcdsaVerifyingKey::from_sec1_bytes(&public_key).unwrap();
+        for i in 0..64u8 {
+            let hash = [i; 32];
+            let mut encoded = secp_receipt(&key, hash).signature.unwrap();
+            // Bit flips in r, s and v, and each recovery id.
+            let index = usize::from(i) % 65;
+            if i % 4 == 0 {
+                encoded[64] = i / 4 % 4;
+            } else {
+                encoded[index] ^= 1 << (i % 8);
+            }
+            let Ok(sig) = EcdsaSignature::from_slice(&encoded[..64]) else { continue };
+            let plain = sig.normalize_s() == sig
+                && vk.verify_prehash(&hash, &sig).is_ok()
+                && RecoveryId::from_byte(encoded[64])
+                    .and_then(|id| EcdsaVerifyingKey::recover_from_prehash(&hash, &sig, id).ok())
+                    .is_some_and(|k| k == vk);
+            assert_eq!(verify_secp256k1(&public_key, &hash, &encoded).is_ok(), plain, "case {i}");
+        }
     }
 
     #[test]

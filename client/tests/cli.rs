@@ -328,3 +328,179 @@ fn load_tool_measures_and_is_bounded() {
     let err = failure(&load(&["--url", "http://192.0.2.1:80", "--concurrency", "1", "--requests", "1"]));
     assert!(err.contains("loopback"), "{err}");
 }
+
+#[test]
+fn session_mode_sign_and_receipt_verify() {
+    let stub = StubParent::start(Tamper::None);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = stub.credentials_file(dir.path());
+    let root = pem_arg(&stub.root_file(dir.path()));
+    let id = ok_json(&wallet_cmd(&creds, &["create", "--curve", "secp256k1", "--json"]))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let hash = format!("0x{}", "cd".repeat(32));
+    let sign = |extra: &[&str]| {
+        wallet_cmd(
+            &creds,
+            &[&["sign", "--wallet", &id, "--hash", &hash, "--attestation", "session"], extra].concat(),
+        )
+    };
+
+    // Verified with --root: the session document is fetched by id.
+    let pcr0 = format!("0={}", hex::encode(&pcrs()[&0]));
+    let signed = ok_json(&sign(&["--nonce", "0a0b", "--root", &root, "--pcr", &pcr0, "--json"]));
+    assert_eq!(signed["verified"], true);
+    assert_eq!(signed["attestationMode"], "session");
+    assert!(signed.get("attestation").is_none());
+    let session_id = signed["sessionId"].as_str().unwrap().to_owned();
+    let requests = stub.requests();
+    assert_eq!(requests[requests.len() - 2].header("x-attestation"), Some("session"));
+    assert_eq!(requests.last().unwrap().path, format!("/enclave/attestation/session?id={session_id}"));
+    let out = sign(&["--root", &root]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("attestation session verified (session document"), "{text}");
+    assert_eq!(ok_json(&sign(&["--json"]))["verified"], false);
+    // Fresh is the default.
+    let fresh =
+        ok_json(&wallet_cmd(&creds, &["sign", "--wallet", &id, "--hash", &hash, "--root", &root, "--json"]));
+    assert_eq!((fresh["attestationMode"].as_str(), fresh["verified"].as_bool()), (Some("fresh"), Some(true)));
+    let err =
+        failure(&wallet_cmd(&creds, &["sign", "--wallet", &id, "--hash", &hash, "--attestation", "weekly"]));
+    assert!(err.contains("fresh or session"), "{err}");
+
+    // The session document from the CLI, to a file.
+    let doc_file = dir.path().join("session.cbor");
+    let out = signer(&[
+        "--credentials",
+        path(&creds),
+        "attestation",
+        "session",
+        "--id",
+        &session_id,
+        "--out",
+        path(&doc_file),
+        "--json",
+    ]);
+    let fetched = ok_json(&out);
+    assert_eq!(fetched["id"], session_id.as_str());
+    let document = std::fs::read(&doc_file).unwrap();
+    assert_eq!(hex::encode(signer_common::session::session_id(&document)), session_id);
+    let err = failure(&signer(&["--credentials", path(&creds), "attestation", "session", "--id", "00"]));
+    assert!(err.contains("32 bytes"), "{err}");
+
+    // `receipt verify` in session form, the document inline or as a raw CBOR file.
+    let receipt = signed["receipt"].as_str().unwrap();
+    let signature = signed["receiptSignature"].as_str().unwrap();
+    let doc_b64 = fetched["attestation"].as_str().unwrap();
+    let doc_arg = format!("@{}", doc_file.display());
+    let verify = |signature: &str, document: &str, extra: &[&str]| {
+        let head = ["receipt", "verify", "--receipt", receipt, "--receipt-signature", signature];
+        signer(&[&head[..], &["--session-document", document, "--root", &root], extra].concat())
+    };
+    for document in [doc_b64, doc_arg.as_str()] {
+        let json = ok_json(&verify(signature, document, &["--nonce", "0a0b", "--pcr", &pcr0, "--json"]));
+        assert_eq!(json["valid"], true);
+        assert_eq!(json["attestationMode"], "session");
+        assert_eq!(json["sessionId"], session_id.as_str());
+        assert_eq!(json["nonce"], "0a0b");
+        assert_eq!(json["walletId"], id.as_str());
+        assert_eq!(json["payload"], hash.as_str());
+    }
+    let out = verify(signature, doc_b64, &[]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(session document"));
+
+    // Failures, each one line naming the step.
+    let err = failure(&verify(signature, doc_b64, &["--nonce", "0a0c"]));
+    assert!(err.contains("step 4") && err.contains("nonce"), "{err}");
+    let other_sig = to_b64url(&support::sign_receipt(
+        &support::receipt_key(1),
+        &signer_common::encoding::from_b64(receipt).unwrap(),
+    ));
+    let err = failure(&verify(&other_sig, doc_b64, &[]));
+    assert!(err.contains("step 1 (receipt key signature)"), "{err}");
+    let foreign = to_b64url(&MockNsm::new().session_document(&support::receipt_key(0x5e)));
+    let err = failure(&verify(signature, &foreign, &[]));
+    assert!(err.contains("step 1 (session document)") && err.contains("certificate chain"), "{err}");
+    let err = failure(&verify(signature, doc_b64, &["--pcr", "0=00"]));
+    assert!(err.contains("step 1 (session document)") && err.contains("PCR0"), "{err}");
+    // A fresh document given as a session document.
+    let fresh_doc = fresh["attestation"].as_str().unwrap();
+    let err = failure(&verify(signature, fresh_doc, &[]));
+    assert!(err.contains("user_data is not the session receipt-key marker"), "{err}");
+    // Exactly one form.
+    let both = [
+        "receipt",
+        "verify",
+        "--receipt",
+        receipt,
+        "--attestation",
+        fresh_doc,
+        "--receipt-signature",
+        signature,
+        "--session-document",
+        doc_b64,
+        "--root",
+        &root,
+    ];
+    let err = failure(&signer(&both));
+    assert!(err.contains("cannot be used with"), "{err}");
+    let err = failure(&signer(&[
+        "receipt",
+        "verify",
+        "--receipt",
+        receipt,
+        "--receipt-signature",
+        signature,
+        "--root",
+        &root,
+    ]));
+    assert!(err.contains("--session-document"), "{err}");
+    let err = failure(&signer(&["receipt", "verify", "--receipt", receipt, "--root", &root]));
+    assert!(err.contains("--attestation") && err.contains("--receipt-signature"), "{err}");
+    let err = failure(&verify(signature, "@/nonexistent/doc", &[]));
+    assert!(err.contains("/nonexistent/doc"), "{err}");
+}
+
+#[test]
+fn session_mode_lies_fail_wallet_sign_verification() {
+    for (tamper, step) in [
+        (Tamper::SessionSignature, "step 1 (receipt key signature)"),
+        (Tamper::SessionId, "step 1 (receipt key signature)"),
+        (Tamper::SessionDocumentSwap, "step 1 (session document): cannot fetch"),
+    ] {
+        let stub = StubParent::start(tamper);
+        let dir = tempfile::tempdir().unwrap();
+        let creds = stub.credentials_file(dir.path());
+        let root = pem_arg(&stub.root_file(dir.path()));
+        let id = ok_json(&wallet_cmd(&creds, &["create", "--curve", "ed25519", "--json"]))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let hash = format!("0x{}", "01".repeat(32));
+        let args = ["sign", "--wallet", &id, "--hash", &hash, "--attestation", "session", "--root", &root];
+        let err = failure(&wallet_cmd(&creds, &args));
+        assert!(err.contains("does not verify") && err.contains(step), "{tamper:?}: {err}");
+    }
+}
+
+#[test]
+fn load_tool_in_session_mode() {
+    let stub = StubParent::start(Tamper::None);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = stub.credentials_file(dir.path());
+    let bin = env!("CARGO_BIN_EXE_signer-load");
+    let run =
+        |args: &[&str]| Command::new(bin).args(["--credentials", path(&creds)]).args(args).output().unwrap();
+    let json =
+        ok_json(&run(&["--concurrency", "2", "--requests", "6", "--attestation", "session", "--json"]));
+    assert_eq!((json["requests"].as_u64(), json["errors"].as_u64()), (Some(6), Some(0)));
+    assert_eq!(json["attestation"], "session");
+    let signs: Vec<_> = stub.requests().into_iter().filter(|r| r.path.ends_with("/signatures")).collect();
+    assert_eq!(signs.len(), 6);
+    assert!(signs.iter().all(|r| r.header("x-attestation") == Some("session")));
+    let json = ok_json(&run(&["--concurrency", "1", "--requests", "1", "--json"]));
+    assert_eq!(json["attestation"], "fresh");
+    failure(&run(&["--concurrency", "1", "--requests", "1", "--attestation", "both"]));
+}

@@ -133,3 +133,131 @@ fn a_lying_parent_is_caught() {
     let expect = ResultExpectations { wallet_id: Some(other.id.clone() + "x"), ..Default::default() };
     assert!(result.verify(&stub_ok.nsm.root(), now(), &expect).is_err());
 }
+
+#[test]
+fn session_mode_signs_fetches_and_verifies_once_per_document() {
+    use signer_client::{AttestationMode, SessionCache, SignatureEvidence};
+    let stub = StubParent::start(Tamper::None);
+    let client = Client::new(&stub.url, "test-token");
+    let root = stub.nsm.root();
+    let wallet = client.create_wallet(Curve::Secp256k1, None, None).unwrap();
+
+    let result =
+        client.sign_hash_with(&wallet.id, [0x42; 32], Some(b"nonce-1"), AttestationMode::Session).unwrap();
+    let sign = stub.requests().pop().unwrap();
+    assert_eq!(sign.header("x-attestation"), Some("session"));
+    assert_eq!(sign.header("x-request-nonce"), Some(hex::encode(b"nonce-1").as_str()));
+    assert_eq!(result.mode().unwrap(), AttestationMode::Session);
+    assert!(result.attestation.is_none());
+    let SignatureEvidence::Session { receipt_signature, session_id } = result.evidence().unwrap() else {
+        panic!("not session evidence");
+    };
+    assert_eq!(receipt_signature.len(), 64);
+    // The fresh-mode verifier refuses it with a clear message rather than a decoding error.
+    let err = result.verify(&root, now(), &Default::default()).unwrap_err();
+    assert!(err.to_string().contains("session mode"), "{err}");
+
+    // The session document by id, and the current one.
+    let (id, document) = client.session_document(Some(session_id)).unwrap();
+    assert_eq!(id, session_id);
+    assert!(stub.requests().pop().unwrap().path.ends_with(&format!("?id={}", hex::encode(session_id))));
+    assert_eq!(client.session_document(None).unwrap(), (id, document.clone()));
+
+    let cache = SessionCache::new();
+    let expect = ResultExpectations { pcrs: pcrs(), nonce: Some(b"nonce-1".to_vec()), ..Default::default() };
+    let verified = client.verify_signature(&result, &root, now(), &expect, &cache).unwrap();
+    verified.expect_payload(ReceiptKind::Hash, &[0x42; 32]).unwrap();
+    assert_eq!(verified.mode, AttestationMode::Session);
+    assert_eq!(verified.session_id, Some(session_id));
+    assert_eq!(verified.receipt.nonce.as_deref(), Some(&b"nonce-1"[..]));
+    // Another nonce than the one sent is refused.
+    let other_nonce = ResultExpectations { nonce: Some(b"nonce-2".to_vec()), ..Default::default() };
+    assert_eq!(
+        client.verify_signature(&result, &root, now(), &other_nonce, &cache).map(|_| ()),
+        Err(VerifyResultError::Mismatch { field: "nonce" })
+    );
+    // With the document in hand, no client needed.
+    result.verify_session(&document, &root, now(), &expect, &cache).unwrap();
+
+    // More results under the same document: neither fetched nor verified again.
+    let fetches =
+        || stub.requests().iter().filter(|r| r.path.starts_with("/enclave/attestation/session")).count();
+    let before = fetches();
+    let ed = client.create_wallet(Curve::Ed25519, None, None).unwrap();
+    for i in 0..5u8 {
+        let result = client.sign_message_with(&ed.id, &[i; 5], None, AttestationMode::Session).unwrap();
+        let verified = client.verify_signature(&result, &root, now(), &Default::default(), &cache).unwrap();
+        verified.expect_payload(ReceiptKind::Message, &[i; 5]).unwrap();
+    }
+    assert_eq!(fetches(), before);
+    assert_eq!(cache.verifications(), 1);
+
+    // Fresh mode is still the default, without the header, and verify_signature takes it too.
+    let fresh = client.sign_hash(&wallet.id, [1; 32], Some(b"f")).unwrap();
+    assert_eq!(stub.requests().pop().unwrap().header("x-attestation"), None);
+    assert_eq!(fresh.mode().unwrap(), AttestationMode::Fresh);
+    let expect = ResultExpectations { nonce: Some(b"f".to_vec()), ..Default::default() };
+    let verified = client.verify_signature(&fresh, &root, now(), &expect, &cache).unwrap();
+    assert_eq!(verified.mode, AttestationMode::Fresh);
+    let err = fresh.verify_session(&document, &root, now(), &expect, &cache).unwrap_err();
+    assert!(matches!(err, VerifyResultError::Input(_)), "{err}");
+    // A session result checked against another document than the one it names.
+    let wrong_doc = stub.nsm.session_document(&support::receipt_key(0x5e));
+    assert_eq!(
+        result.verify_session(&wrong_doc, &root, now(), &Default::default(), &cache).map(|_| ()),
+        Err(VerifyResultError::SessionIdMismatch)
+    );
+}
+
+#[test]
+fn session_mode_lies_are_caught() {
+    use signer_client::{AttestationMode, SessionCache};
+    // The result names another (valid) session document than the one whose key signed.
+    let stub = StubParent::start(Tamper::SessionId);
+    let client = Client::new(&stub.url, "test-token");
+    let wallet = client.create_wallet(Curve::Ed25519, None, None).unwrap();
+    let result = client.sign_hash_with(&wallet.id, [1; 32], None, AttestationMode::Session).unwrap();
+    let err =
+        client.verify_signature(&result, &stub.nsm.root(), now(), &Default::default(), &SessionCache::new());
+    assert_eq!(err.map(|_| ()), Err(VerifyResultError::ReceiptKeySignature));
+
+    // Receipts signed by a key no document attests.
+    let stub = StubParent::start(Tamper::SessionSignature);
+    let client = Client::new(&stub.url, "test-token");
+    let wallet = client.create_wallet(Curve::Ed25519, None, None).unwrap();
+    let result = client.sign_hash_with(&wallet.id, [1; 32], None, AttestationMode::Session).unwrap();
+    let err =
+        client.verify_signature(&result, &stub.nsm.root(), now(), &Default::default(), &SessionCache::new());
+    assert_eq!(err.map(|_| ()), Err(VerifyResultError::ReceiptKeySignature));
+
+    // A document that does not hash to the id asked for is refused before any verification.
+    let stub = StubParent::start(Tamper::SessionDocumentSwap);
+    let client = Client::new(&stub.url, "test-token");
+    let wallet = client.create_wallet(Curve::Ed25519, None, None).unwrap();
+    let result = client.sign_hash_with(&wallet.id, [1; 32], None, AttestationMode::Session).unwrap();
+    let id = result.session_id_bytes().unwrap();
+    let err = client.session_document(Some(id)).unwrap_err();
+    assert!(matches!(err, ClientError::Decode(_)) && err.to_string().contains("SHA-256"), "{err}");
+    let cache = SessionCache::new();
+    let err =
+        client.verify_signature(&result, &stub.nsm.root(), now(), &Default::default(), &cache).unwrap_err();
+    assert!(matches!(err, VerifyResultError::SessionDocumentUnavailable(_)), "{err}");
+    assert_eq!(cache.verifications(), 0);
+
+    // Malformed evidence fields.
+    let mut bad = result.clone();
+    bad.attestation_mode = Some("weekly".into());
+    assert!(bad.evidence().is_err());
+    let mut bad = result.clone();
+    bad.session_id = Some("abcd".into());
+    assert!(bad.evidence().is_err());
+    let mut bad = result.clone();
+    bad.attestation = Some("AA".into());
+    assert!(bad.evidence().is_err());
+    let mut bad = result;
+    bad.receipt_signature = None;
+    assert!(matches!(
+        client.verify_signature(&bad, &stub.nsm.root(), now(), &Default::default(), &cache),
+        Err(VerifyResultError::Input(_))
+    ));
+}

@@ -1,6 +1,6 @@
 //! `signer-load`: an end-to-end load tool. Creates one wallet (or uses `--wallet`), then N
-//! threads sign random 32-byte hashes until M requests are done or the duration passes, and
-//! prints throughput and latency percentiles.
+//! threads sign random 32-byte hashes (attested as `--attestation` asks) until M requests are
+//! done or the duration passes, and prints throughput and latency percentiles.
 //!
 //! Bounded: at most 1,000,000 requests, 256 threads and one hour; it talks only to the given
 //! URL, and only to a loopback one unless `--allow-remote` is given.
@@ -11,8 +11,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use signer_client::cli::parse_attestation_arg;
 use signer_client::load::{self, LoadConfig, MAX_CONCURRENCY, MAX_REQUESTS};
-use signer_client::{Client, Credentials, Curve};
+use signer_client::{AttestationMode, Client, Credentials, Curve};
 
 /// Load generator for the signer's `POST /wallets/{id}/signatures`.
 #[derive(Parser)]
@@ -39,6 +40,10 @@ struct Args {
     /// Stop after this many seconds even if requests remain.
     #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..=3600))]
     duration_secs: Option<u64>,
+    /// How each signature is attested: fresh (an attestation document per request) or session
+    /// (a receipt-key signature; the key is attested once).
+    #[arg(long, value_name = "MODE", default_value = "fresh", value_parser = parse_attestation_arg)]
+    attestation: AttestationMode,
     /// Allow a URL whose host is not loopback.
     #[arg(long)]
     allow_remote: bool,
@@ -118,6 +123,7 @@ fn run(args: &Args) -> Result<load::LoadReport, String> {
         concurrency: usize::try_from(args.concurrency).map_err(|_| "--concurrency is too large")?,
         requests: args.requests,
         duration: args.duration_secs.map(Duration::from_secs),
+        attestation: args.attestation,
     };
     load::run(&config)
 }

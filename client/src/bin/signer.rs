@@ -7,14 +7,16 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use serde_json::{Value, json};
 use signer_client::cli::{
-    self, document_json, now_unix_seconds, parse_b64_arg, parse_hash, parse_hex, parse_nonce, parse_pcrs,
-    parse_root, pcrs_json, verified_result_json, with_field,
+    self, document_json, now_unix_seconds, parse_attestation_arg, parse_b64_arg, parse_document_arg,
+    parse_hash, parse_hex, parse_nonce, parse_pcrs, parse_root, parse_session_id_arg, pcrs_json,
+    verified_result_json, with_field,
 };
 use signer_client::{
-    Client, Credentials, Curve, ReceiptKind, ResultExpectations, TrustedRoot, Wallet, verify_signing_result,
+    AttestationMode, Client, Credentials, Curve, ReceiptKind, ResultExpectations, SessionCache, TrustedRoot,
+    VerifiedResult, Wallet, attestation_mode_name, verify_session_result, verify_signing_result,
 };
 use signer_common::attestation::{self, Expectations};
 use signer_common::encoding::{to_b64url, to_hex0x};
@@ -123,9 +125,13 @@ struct SignArgs {
     /// The message to sign (hex bytes).
     #[arg(long, value_name = "HEX")]
     message: Option<String>,
-    /// Nonce (hex, up to 64 bytes) for the attestation document.
+    /// Nonce (hex, up to 64 bytes): in the attestation document (fresh) and the receipt.
     #[arg(long, value_name = "HEX")]
     nonce: Option<String>,
+    /// How the result is attested: fresh (an attestation document per request) or session (the
+    /// receipt signed by a receipt key attested once in a session document).
+    #[arg(long, value_name = "MODE", default_value = "fresh", value_parser = parse_attestation_arg)]
+    attestation: AttestationMode,
     #[command(flatten)]
     check: ResultCheck,
 }
@@ -158,21 +164,44 @@ enum AttestationCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Fetch a session document from the parent, the current one or one by id (not verified:
+    /// `receipt verify --session-document` verifies it).
+    Session {
+        /// The session document's id (hex SHA-256), as in a result's sessionId.
+        #[arg(long, value_name = "HEX")]
+        id: Option<String>,
+        /// Also write the document (raw CBOR) to this file.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
 enum ReceiptCommand {
-    /// Verify a receipt and its attestation document end to end.
+    /// Verify a receipt and its evidence end to end: an attestation document (fresh mode), or a
+    /// receipt-key signature and the session document attesting that key (session mode).
+    #[command(group(ArgGroup::new("evidence").required(true).args(["attestation", "receipt_signature"])))]
     Verify {
         /// The receipt, base64url (or @FILE).
         #[arg(long, value_name = "B64")]
         receipt: String,
-        /// The attestation document, base64url (or @FILE).
+        /// Fresh mode: the attestation document, base64url (or @FILE).
         #[arg(long, value_name = "B64")]
-        attestation: String,
+        attestation: Option<String>,
+        /// Session mode: the receipt key's signature over the receipt, base64url (or @FILE).
+        #[arg(long, value_name = "B64", requires = "session_document")]
+        receipt_signature: Option<String>,
+        /// Session mode: the session document, base64url, or @FILE (raw CBOR or base64).
+        #[arg(
+            long,
+            value_name = "B64|@FILE",
+            requires = "receipt_signature",
+            conflicts_with = "attestation"
+        )]
+        session_document: Option<String>,
         #[command(flatten)]
         check: VerifyCheck,
-        /// Expected nonce in the attestation document (hex).
+        /// Expected nonce (hex): in the attestation document (fresh) or the receipt (session).
         #[arg(long, value_name = "HEX")]
         nonce: Option<String>,
         /// Expected wallet id.
@@ -291,9 +320,23 @@ fn run(cli: &Cli) -> Result<Output, String> {
             let json = json!({ "attestation": b64, "pcrs": pcrs_json(&fetched.pcrs) });
             Ok(Output { json, text: format!("{b64}\n") })
         }
+        Command::Attestation(AttestationCommand::Session { id, out }) => {
+            let client = client(cli)?;
+            let id = id.as_deref().map(parse_session_id_arg).transpose()?;
+            let (id, document) = client.session_document(id).map_err(|e| e.to_string())?;
+            if let Some(path) = out {
+                std::fs::write(path, &document)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            }
+            let b64 = to_b64url(&document);
+            let json = json!({ "id": hex::encode(id), "attestation": b64 });
+            Ok(Output { json, text: format!("{}\n{b64}\n", hex::encode(id)) })
+        }
         Command::Receipt(ReceiptCommand::Verify {
             receipt,
             attestation,
+            receipt_signature,
+            session_document,
             check,
             nonce,
             wallet,
@@ -301,7 +344,6 @@ fn run(cli: &Cli) -> Result<Output, String> {
         }) => {
             let root = parse_root(&check.root)?;
             let receipt = parse_b64_arg("--receipt", receipt)?;
-            let attestation = parse_b64_arg("--attestation", attestation)?;
             let expect = ResultExpectations {
                 pcrs: parse_pcrs(&check.pcrs)?,
                 nonce: nonce.as_deref().map(parse_nonce).transpose()?,
@@ -309,17 +351,34 @@ fn run(cli: &Cli) -> Result<Output, String> {
                 public_key: public_key.as_deref().map(|h| parse_hex("--public-key", h)).transpose()?,
             };
             let at = check.at.unwrap_or_else(now_unix_seconds);
-            let verified = verify_signing_result(&receipt, &attestation, &root, at, &expect)
-                .map_err(|e| e.to_string())?;
+            let verified = match (attestation, receipt_signature, session_document) {
+                (Some(attestation), None, None) => {
+                    let attestation = parse_b64_arg("--attestation", attestation)?;
+                    verify_signing_result(&receipt, &attestation, &root, at, &expect)
+                }
+                (None, Some(signature), Some(document)) => {
+                    let signature = parse_b64_arg("--receipt-signature", signature)?;
+                    let document = parse_document_arg("--session-document", document)?;
+                    let cache = SessionCache::new();
+                    verify_session_result(&receipt, &signature, &document, &root, at, &expect, &cache)
+                }
+                _ => {
+                    return Err(
+                        "give either --attestation, or --receipt-signature and --session-document".into()
+                    );
+                }
+            }
+            .map_err(|e| e.to_string())?;
             let r = &verified.receipt;
             let text = format!(
-                "valid {} receipt for wallet {} ({}, public key {}), request {}, attested by {}\n",
+                "valid {} receipt for wallet {} ({}, public key {}), request {}, attested by {}{}\n",
                 r.kind.as_str(),
                 r.wallet_id,
                 r.curve.as_str(),
                 to_hex0x(&r.public_key),
                 r.request_id,
-                verified.document.module_id
+                verified.document.module_id,
+                session_suffix(&verified),
             );
             Ok(Output { json: verified_result_json(&verified), text })
         }
@@ -344,6 +403,11 @@ fn client(cli: &Cli) -> Result<Client, String> {
         Some(url) => client.with_url(url.clone()),
         None => client,
     })
+}
+
+/// ` (session document <id>)` for a session-mode result, nothing for a fresh one.
+fn session_suffix(verified: &VerifiedResult) -> String {
+    verified.session_id.map(|id| format!(" (session document {})", hex::encode(id))).unwrap_or_default()
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, String> {
@@ -414,36 +478,44 @@ fn wallet_create(client: &Client, args: &CreateArgs) -> Result<Output, String> {
 fn wallet_sign(client: &Client, args: &SignArgs) -> Result<Output, String> {
     let nonce = args.nonce.as_deref().map(parse_nonce).transpose()?;
     let check = result_check(&args.check, nonce.as_deref(), Some(&args.wallet))?;
+    let mode = args.attestation;
     let (kind, payload, result) = match (&args.hash, &args.message) {
         (Some(hash), None) => {
             let hash = parse_hash(hash)?;
-            let result = client.sign_hash(&args.wallet, hash, nonce.as_deref());
+            let result = client.sign_hash_with(&args.wallet, hash, nonce.as_deref(), mode);
             (ReceiptKind::Hash, hash.to_vec(), result)
         }
         (None, Some(message)) => {
             let message = parse_hex("--message", message)?;
-            let result = client.sign_message(&args.wallet, &message, nonce.as_deref());
+            let result = client.sign_message_with(&args.wallet, &message, nonce.as_deref(), mode);
             (ReceiptKind::Message, message, result)
         }
         _ => return Err("give exactly one of --hash and --message".into()),
     };
     let result = result.map_err(|e| e.to_string())?;
+    let answered = result.mode().map_err(|e| format!("signature {}: {e}", result.id))?;
     let verified = match check {
         Some((root, at, expect)) => {
             let fail =
                 |e: signer_client::VerifyResultError| format!("signature {} does not verify: {e}", result.id);
-            let verified = result.verify(&root, at, &expect).map_err(fail)?;
+            // Either form verifies; in session mode the session document is fetched by id.
+            let verified =
+                client.verify_signature(&result, &root, at, &expect, &SessionCache::new()).map_err(fail)?;
             verified.expect_payload(kind, &payload).map_err(fail)?;
-            true
+            Some(verified)
         }
-        None => false,
+        None => None,
     };
     let text = format!(
-        "signature {}\nrequest {} wallet {} {}\n",
+        "signature {}\nrequest {} wallet {} attestation {} {}\n",
         result.signature.encoded,
         result.id,
         result.wallet_id,
-        if verified { "verified" } else { "not verified (no --root)" }
+        attestation_mode_name(answered),
+        match &verified {
+            Some(verified) => format!("verified{}", session_suffix(verified)),
+            None => "not verified (no --root)".to_owned(),
+        }
     );
-    Ok(Output { json: with_field(to_json(&result)?, "verified", Value::Bool(verified)), text })
+    Ok(Output { json: with_field(to_json(&result)?, "verified", Value::Bool(verified.is_some())), text })
 }

@@ -18,6 +18,7 @@ use signer_common::attestation::{AttestationDoc, DIGEST_SHA384, TrustedRoot};
 use signer_common::encoding::{from_hex0x, to_b64url, to_hex0x};
 use signer_common::protocol::Curve;
 use signer_common::receipt::{Receipt, ReceiptKind};
+use signer_common::session::{SESSION_DOCUMENT_USER_DATA, encode_receipt_key, session_id, signed_message};
 
 /// Seconds since the epoch, now (every test certificate is valid from 2024 to 2100).
 pub fn now() -> u64 {
@@ -52,18 +53,34 @@ impl MockNsm {
 
     /// A COSE_Sign1 ES384 document with these user_data and nonce.
     pub fn attest(&self, user_data: &[u8], nonce: Option<&[u8]>) -> Vec<u8> {
-        let doc = AttestationDoc {
+        self.pki.sign(&self.doc(Some(user_data), nonce, None))
+    }
+
+    /// The payload of a document of this NSM.
+    pub fn doc(
+        &self,
+        user_data: Option<&[u8]>,
+        nonce: Option<&[u8]>,
+        public_key: Option<&[u8]>,
+    ) -> AttestationDoc {
+        AttestationDoc {
             module_id: "i-mock-enc0".into(),
             digest: DIGEST_SHA384.into(),
             timestamp: now() * 1000,
             pcrs: pcrs(),
             certificate: self.pki.leaf_der.clone(),
             cabundle: self.pki.cabundle(),
-            public_key: None,
-            user_data: Some(user_data.to_vec()),
+            public_key: public_key.map(<[u8]>::to_vec),
+            user_data: user_data.map(<[u8]>::to_vec),
             nonce: nonce.map(<[u8]>::to_vec),
-        };
-        self.pki.sign(&doc)
+        }
+    }
+
+    /// A session document attesting `receipt_key`: `user_data` is the session marker,
+    /// `public_key` the key as a COSE_Key.
+    pub fn session_document(&self, receipt_key: &ed25519_dalek::SigningKey) -> Vec<u8> {
+        let cose_key = encode_receipt_key(&receipt_key.verifying_key().to_bytes());
+        self.pki.sign(&self.doc(Some(SESSION_DOCUMENT_USER_DATA), None, Some(&cose_key)))
     }
 
     /// Receipt bytes and the document that binds them.
@@ -72,6 +89,16 @@ impl MockNsm {
         let doc = self.attest(&Receipt::digest(&bytes), nonce);
         (bytes, doc)
     }
+}
+
+/// A receipt key of the mock enclave's session mode.
+pub fn receipt_key(seed: u8) -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
+}
+
+/// The receipt key's signature over `receipt`, as the enclave makes it in session mode.
+pub fn sign_receipt(receipt_key: &ed25519_dalek::SigningKey, receipt: &[u8]) -> Vec<u8> {
+    receipt_key.sign(&signed_message(receipt)).to_bytes().to_vec()
 }
 
 /// A wallet key of the mock enclave.
@@ -173,6 +200,13 @@ pub enum Tamper {
     SwapHash,
     /// Changes `signature.encoded` in the JSON.
     EncodedSignature,
+    /// Session mode: names another session document in `sessionId` than the one whose key
+    /// signed (one the stub also serves).
+    SessionId,
+    /// Session mode: signs receipts with a key that no session document attests.
+    SessionSignature,
+    /// Serves, for any session id asked for, a document that does not hash to it.
+    SessionDocumentSwap,
 }
 
 /// A tiny HTTP/1.1 server on loopback standing in for the parent, backed by [`MockNsm`].
@@ -190,6 +224,11 @@ struct State {
     wallets: Mutex<BTreeMap<String, WalletKey>>,
     counter: AtomicU64,
     tamper: Tamper,
+    /// The current receipt key and its session document.
+    receipt_key: ed25519_dalek::SigningKey,
+    session_document: Vec<u8>,
+    /// An older session document (another key) the stub also serves.
+    old_session_document: Vec<u8>,
 }
 
 impl StubParent {
@@ -199,7 +238,11 @@ impl StubParent {
         let nsm = Arc::new(MockNsm::new());
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
+        let receipt_key = receipt_key(0x5e);
         let state = Arc::new(State {
+            session_document: nsm.session_document(&receipt_key),
+            old_session_document: nsm.session_document(&self::receipt_key(0x5f)),
+            receipt_key,
             nsm: nsm.clone(),
             wallets: Mutex::new(BTreeMap::new()),
             counter: AtomicU64::new(0),
@@ -386,9 +429,29 @@ fn handle(request: &StubRequest, state: &State) -> (u16, &'static str, Vec<u8>) 
             if state.tamper == Tamper::SwapHash {
                 payload = vec![0x5a; payload.len()];
             }
-            let receipt = key.signed_receipt(id, kind, &payload);
+            let mut receipt = key.signed_receipt(id, kind, &payload);
+            receipt.nonce = nonce.clone();
             let signature = receipt.signature.clone().unwrap();
-            let (receipt_bytes, doc) = state.nsm.attest_receipt(&receipt, nonce.as_deref());
+            let session = request.header("x-attestation") == Some("session");
+            let receipt_bytes = receipt.to_cbor();
+            let evidence = if session {
+                let signer = match state.tamper {
+                    Tamper::SessionSignature => self::receipt_key(0x60),
+                    _ => state.receipt_key.clone(),
+                };
+                let claimed = match state.tamper {
+                    Tamper::SessionId => session_id(&state.old_session_document),
+                    _ => session_id(&state.session_document),
+                };
+                serde_json::json!({
+                    "attestationMode": "session",
+                    "receiptSignature": to_b64url(&sign_receipt(&signer, &receipt_bytes)),
+                    "sessionId": hex::encode(claimed),
+                })
+            } else {
+                let doc = state.nsm.attest(&Receipt::digest(&receipt_bytes), nonce.as_deref());
+                serde_json::json!({ "attestationMode": "fresh", "attestation": to_b64url(&doc) })
+            };
             let mut encoded = signature.clone();
             if state.tamper == Tamper::EncodedSignature {
                 encoded[10] ^= 1;
@@ -400,11 +463,27 @@ fn handle(request: &StubRequest, state: &State) -> (u16, &'static str, Vec<u8>) 
             if signature.len() == 65 {
                 sig["recid"] = signature[64].into();
             }
-            ok(serde_json::json!({
+            let mut answer = serde_json::json!({
                 "id": receipt.request_id, "walletId": id, "status": "Signed", "signature": sig,
-                "receipt": to_b64url(&receipt_bytes), "attestation": to_b64url(&doc),
-                "dateRequested": "2026-01-01T00:00:00Z",
-            }))
+                "receipt": to_b64url(&receipt_bytes), "dateRequested": "2026-01-01T00:00:00Z",
+            });
+            for (k, v) in evidence.as_object().unwrap() {
+                answer[k] = v.clone();
+            }
+            ok(answer)
+        }
+        ("GET", ["", "enclave", "attestation", "session"]) => {
+            let asked = request.path.split_once("?id=").map(|(_, h)| hex::decode(h).unwrap());
+            let document = match asked {
+                None => &state.session_document,
+                Some(_) if state.tamper == Tamper::SessionDocumentSwap => &state.old_session_document,
+                Some(id) if id == session_id(&state.session_document) => &state.session_document,
+                Some(id) if id == session_id(&state.old_session_document) => &state.old_session_document,
+                Some(_) => return error(404, "not_found", "no such session document"),
+            };
+            ok(
+                serde_json::json!({ "id": hex::encode(session_id(document)), "attestation": to_b64url(document) }),
+            )
         }
         ("GET", ["", "enclave", "attestation"]) => {
             let query_nonce = request.path.split_once("?nonce=").map(|(_, h)| hex::decode(h).unwrap());
