@@ -182,21 +182,24 @@ enum ReceiptCommand {
     /// receipt-key signature and the session document attesting that key (session mode).
     #[command(group(ArgGroup::new("evidence").required(true).args(["attestation", "receipt_signature"])))]
     Verify {
+        // base64url values may begin with '-': allow_hyphen_values keeps clap from reading
+        // them as flags.
         /// The receipt, base64url (or @FILE).
-        #[arg(long, value_name = "B64")]
+        #[arg(long, value_name = "B64", allow_hyphen_values = true)]
         receipt: String,
         /// Fresh mode: the attestation document, base64url (or @FILE).
-        #[arg(long, value_name = "B64")]
+        #[arg(long, value_name = "B64", allow_hyphen_values = true)]
         attestation: Option<String>,
         /// Session mode: the receipt key's signature over the receipt, base64url (or @FILE).
-        #[arg(long, value_name = "B64", requires = "session_document")]
+        #[arg(long, value_name = "B64", requires = "session_document", allow_hyphen_values = true)]
         receipt_signature: Option<String>,
         /// Session mode: the session document, base64url, or @FILE (raw CBOR or base64).
         #[arg(
             long,
             value_name = "B64|@FILE",
             requires = "receipt_signature",
-            conflicts_with = "attestation"
+            conflicts_with = "attestation",
+            allow_hyphen_values = true
         )]
         session_document: Option<String>,
         #[command(flatten)]
@@ -518,4 +521,29 @@ fn wallet_sign(client: &Client, args: &SignArgs) -> Result<Output, String> {
         }
     );
     Ok(Output { json: with_field(to_json(&result)?, "verified", Value::Bool(verified.is_some())), text })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_values_may_begin_with_a_hyphen() {
+        let args = [
+            "signer",
+            "receipt",
+            "verify",
+            "--receipt",
+            "-receipt",
+            "--receipt-signature",
+            "-m8sig",
+            "--session-document",
+            "-doc",
+            "--root",
+            "aws",
+        ];
+        if let Err(e) = Cli::try_parse_from(args) {
+            panic!("{e}");
+        }
+    }
 }
