@@ -25,8 +25,8 @@ use zeroize::Zeroizing;
 
 use super::{FIRST_APPLICATION_PCR, MAX_EXTEND_DATA_LEN, Nsm, NsmError, PCR_COUNT, check_attestation_inputs};
 
-/// Milliseconds since the Unix epoch.
-pub type ClockMs = Arc<dyn Fn() -> u64 + Send + Sync>;
+/// Milliseconds since the epoch (the enclave's injected clock).
+pub use crate::core::Clock as ClockMs;
 
 /// The root's key and certificate (PEM, mode 0600).
 pub const ROOT_FILE: &str = "root-ca.pem";
@@ -49,15 +49,6 @@ const ORGANIZATION: &str = "signer mock NSM";
 
 const PCR1_LABEL: &[u8] = b"signer mock-nsm PCR1 (kernel and boot ramfs) of image ";
 const PCR2_LABEL: &[u8] = b"signer mock-nsm PCR2 (application) of image ";
-
-/// The system clock in milliseconds.
-pub fn system_clock_ms() -> ClockMs {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    })
-}
 
 /// A mock Nitro Secure Module: PCR bank, random source and attestation with a local PKI.
 pub struct MockNsm {
@@ -188,7 +179,7 @@ impl MockNsm {
     /// `image` is the enclave executable's bytes: PCR0 = SHA-384(image), PCR1 and PCR2 derive
     /// from it, PCR3..=15 are zero; all of 0..=15 are locked, 16 and up are extendable.
     pub fn open(state_dir: &Path, image: &[u8]) -> Result<MockNsm, NsmError> {
-        MockNsm::open_with_clock(state_dir, image, system_clock_ms())
+        MockNsm::open_with_clock(state_dir, image, crate::core::system_clock())
     }
 
     /// As [`MockNsm::open`], with an injected clock (milliseconds since the Unix epoch) used for
@@ -724,7 +715,7 @@ mod tests {
         // Extended PCRs appear in documents.
         let doc = nsm.attest(None, None, None).unwrap();
         let expect = Expectations { pcrs: [(16u8, v2.clone())].into(), ..Expectations::default() };
-        let now_s = system_clock_ms()() / 1000;
+        let now_s = crate::core::system_clock()() / 1000;
         let got = verify(&doc, &root_of(&nsm), now_s, &expect).unwrap();
         assert_eq!(got.pcrs.len(), 17);
 
