@@ -373,7 +373,11 @@ fn new_agent() -> ureq::Agent {
         .max_redirects(0)
         .user_agent(concat!("signer-client/", env!("CARGO_PKG_VERSION")))
         .build();
-    ureq::Agent::with_parts(config, ureq::unversioned::transport::DefaultConnector::default(), IpLiteralResolver)
+    ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::default(),
+        IpLiteralResolver,
+    )
 }
 
 /// ureq resolves the host on every call, pooled connection or not, and with a timeout set its

@@ -112,6 +112,16 @@ impl EnclaveCore {
         self.random(&mut nonce)?;
         let sealed = keys.sealer.seal(&wallet_id, req.curve, &public_key, &key.secret_bytes(), nonce);
         drop(key);
+        // Signing trusts that a blob opens to the key it was sealed with (see `sign`): check it
+        // once here, before the blob leaves the enclave.
+        let reopened = keys
+            .sealer
+            .unseal(&wallet_id, req.curve, &public_key, &sealed)
+            .ok()
+            .and_then(|secret| WalletKey::from_secret(req.curve, &secret).ok());
+        if reopened.is_none_or(|key| key.public_key() != public_key) {
+            return Err((ErrorCode::Internal, "a new sealed wallet did not reopen to its key".into()));
+        }
 
         let receipt = Receipt {
             kind: ReceiptKind::WalletCreated,
@@ -156,8 +166,13 @@ impl EnclaveCore {
             .map_err(|_| invalid())?;
         let key = WalletKey::from_secret(curve, &secret).map_err(|_| invalid())?;
         drop(secret);
-        // The seal already binds the public key; this also catches a bug that sealed a mismatch.
-        if key.public_key() != req.wallet.public_key.as_slice() {
+        // The seal binds the public key (associated data), and creation checked that the blob
+        // opens to the key it announces, so the pair matches. Ed25519 holds its public key
+        // anyway (signing hashes it in) and a mismatched pair would sign with a key it does not
+        // announce, so compare it again there; secp256k1 would have to compute it (~40 us).
+        if let WalletKey::Ed25519(k) = &key
+            && k.verifying_key().as_bytes().as_slice() != req.wallet.public_key.as_slice()
+        {
             return Err(invalid());
         }
         let signature = key.sign(req.kind, &req.payload).map_err(sign_refusal)?;
@@ -196,16 +211,17 @@ impl EnclaveCore {
         nonce: Option<&[u8]>,
         mode: AttestationMode,
     ) -> Result<Evidence, Refusal> {
-        let failed = |e: crate::nsm::NsmError| (ErrorCode::Internal, format!("attestation failed: {e}"));
+        let failed = |e: &dyn std::fmt::Display| (ErrorCode::Internal, format!("attestation failed: {e}"));
         match mode {
             AttestationMode::Fresh => {
                 let user_data = Receipt::digest(receipt);
                 Ok(Evidence::Document(ByteBuf::from(
-                    self.nsm.attest(Some(&user_data), nonce, None).map_err(failed)?,
+                    self.nsm.attest(Some(&user_data), nonce, None).map_err(|e| failed(&e))?,
                 )))
             }
             AttestationMode::Session => {
-                let session = self.sessions.current(self.nsm.as_ref(), (self.clock)()).map_err(failed)?;
+                let session =
+                    self.sessions.current(self.nsm.as_ref(), (self.clock)()).map_err(|e| failed(&e))?;
                 Ok(Evidence::Session {
                     session_id: ByteBuf::from(session.id.to_vec()),
                     signature: ByteBuf::from(session.sign_receipt(receipt).to_vec()),
@@ -442,6 +458,23 @@ mod tests {
         let recurved = SealedWallet { curve: Curve::Secp256k1, ..a };
         assert_eq!(
             code(f.core.handle(sign_req(recurved, SignKind::Hash, vec![0; 32]))),
+            ErrorCode::SealedWalletInvalid
+        );
+    }
+
+    /// A blob whose seal is valid but whose secret is not the announced key's (what a sealing
+    /// bug would make): an Ed25519 wallet is refused rather than signed with a key it does not
+    /// announce (two public keys for one secret would let signatures leak it).
+    #[test]
+    fn refuses_an_ed25519_blob_sealed_with_a_mismatched_key() {
+        let f = ready();
+        let a = create(&f.core, Curve::Ed25519).wallet;
+        let other_secret = [0x5au8; 32];
+        let sealer = WalletSealer::new(&MasterKey::from_bytes([9; 32]).derive(labels::WALLET_SEALING));
+        let sealed = sealer.seal(&a.wallet_id, Curve::Ed25519, &a.public_key, &other_secret, [3; 12]);
+        let mismatched = SealedWallet { sealed: ByteBuf::from(sealed), ..a };
+        assert_eq!(
+            code(f.core.handle(sign_req(mismatched, SignKind::Hash, vec![0; 32]))),
             ErrorCode::SealedWalletInvalid
         );
     }

@@ -6,10 +6,12 @@ use signer_common::protocol::{Curve, MAX_MESSAGE_LEN, SignKind};
 use zeroize::Zeroizing;
 
 /// A wallet's private key, in memory only inside the enclave. Both variants wipe themselves on
-/// drop (k256 and ed25519-dalek zeroize their signing keys); `Debug` is redacted.
+/// drop (k256's `SecretKey` and ed25519-dalek's `SigningKey` zeroize); `Debug` is redacted.
 pub enum WalletKey {
-    /// secp256k1 ECDSA.
-    Secp256k1(k256::ecdsa::SigningKey),
+    /// secp256k1 ECDSA. A bare secret scalar: unlike k256's `SigningKey` it does not compute
+    /// the public key when made (a scalar multiplication, about 40 us, as long as the signature
+    /// itself), and ECDSA signing does not need it. [`WalletKey::public_key`] computes it.
+    Secp256k1(k256::SecretKey),
     /// Ed25519.
     Ed25519(ed25519_dalek::SigningKey),
 }
@@ -59,7 +61,7 @@ impl WalletKey {
     /// The key for 32 secret bytes (as unsealed).
     pub fn from_secret(curve: Curve, secret: &[u8; 32]) -> Result<WalletKey, InvalidSecret> {
         match curve {
-            Curve::Secp256k1 => k256::ecdsa::SigningKey::from_slice(secret)
+            Curve::Secp256k1 => k256::SecretKey::from_bytes(secret.into())
                 .map(WalletKey::Secp256k1)
                 .map_err(|_| InvalidSecret),
             Curve::Ed25519 => Ok(WalletKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(secret))),
@@ -84,10 +86,12 @@ impl WalletKey {
         out
     }
 
-    /// SEC1 compressed (33 bytes) for secp256k1, 32 bytes for Ed25519.
+    /// SEC1 compressed (33 bytes) for secp256k1 (computed on each call), 32 bytes for Ed25519.
     pub fn public_key(&self) -> Vec<u8> {
         match self {
-            WalletKey::Secp256k1(k) => k.verifying_key().to_sec1_point(true).as_bytes().to_vec(),
+            WalletKey::Secp256k1(k) => {
+                k256::ecdsa::VerifyingKey::from(k.public_key()).to_sec1_point(true).as_bytes().to_vec()
+            }
             WalletKey::Ed25519(k) => k.verifying_key().to_bytes().to_vec(),
         }
     }
@@ -112,7 +116,12 @@ impl WalletKey {
         Self::check_payload(self.curve(), kind, payload)?;
         Ok(match self {
             WalletKey::Secp256k1(k) => {
-                let (signature, recid) = k.sign_prehash_recoverable(payload);
+                // What k256's `SigningKey::sign_prehash_recoverable` does (RFC 6979 nonce, low S,
+                // recovery id adjusted), from the bare scalar.
+                let scalar = Zeroizing::new(k.to_nonzero_scalar());
+                let (signature, recid) = ecdsa::hazmat::sign_prehashed_rfc6979::<k256::Secp256k1, sha2::Sha256>(
+                    &scalar, payload, b"",
+                );
                 let mut out = Vec::with_capacity(65);
                 out.extend_from_slice(&signature.to_bytes());
                 out.push(recid.to_byte());
@@ -150,6 +159,23 @@ mod tests {
             let recid = RecoveryId::from_byte(encoded[64]).unwrap();
             let recovered = VerifyingKey::recover_from_prehash(&hash, &sig, recid).unwrap();
             assert_eq!(recovered.to_sec1_point(true).as_bytes().to_vec(), key.public_key());
+        }
+    }
+
+    #[test]
+    fn secp256k1_signs_exactly_as_k256_signing_key() {
+        for i in 1..=16u8 {
+            let secret = [i; 32];
+            let ours = WalletKey::from_secret(Curve::Secp256k1, &secret).unwrap();
+            let theirs = k256::ecdsa::SigningKey::from_slice(&secret).unwrap();
+            assert_eq!(ours.public_key(), theirs.verifying_key().to_sec1_point(true).as_bytes().to_vec());
+            for j in 0..8u8 {
+                let hash = [i ^ j.wrapping_mul(37); 32];
+                let (sig, recid) = theirs.sign_prehash_recoverable(&hash);
+                let mut expected = sig.to_bytes().to_vec();
+                expected.push(recid.to_byte());
+                assert_eq!(ours.sign(SignKind::Hash, &hash).unwrap(), expected);
+            }
         }
     }
 
