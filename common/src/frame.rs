@@ -41,12 +41,19 @@ fn check_len(len: usize) -> Result<(), FrameError> {
 
 /// Encodes one frame: the length prefix followed by `body`.
 pub fn encode(body: &[u8]) -> Result<Vec<u8>, FrameError> {
-    check_len(body.len())?;
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+    encode_into(&mut out, body)?;
+    Ok(out)
+}
+
+/// Appends one frame to `out` (so several frames can go out in one write). On error `out` is
+/// unchanged.
+pub fn encode_into(out: &mut Vec<u8>, body: &[u8]) -> Result<(), FrameError> {
+    check_len(body.len())?;
     // The check above keeps the length within u32.
     out.extend_from_slice(&(body.len() as u32).to_be_bytes());
     out.extend_from_slice(body);
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use signer_common::protocol::{RequestFrame, ResponseFrame};
-use signer_transport::{Listener, Stream, read_frame, write_frame};
+use signer_transport::{Listener, Stream, buffered, read_frame, write_queued_frames};
 use tokio::sync::{Semaphore, mpsc};
 use tracing::{debug, info, warn};
 
@@ -47,14 +47,12 @@ pub async fn serve(mut listener: Listener, core: Arc<EnclaveCore>, shutdown: imp
 }
 
 async fn serve_connection(stream: Stream, core: Arc<EnclaveCore>) {
-    let (mut reader, mut writer) = tokio::io::split(stream);
+    let (reader, mut writer) = tokio::io::split(stream);
+    let mut reader = buffered(reader);
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(MAX_IN_FLIGHT_PER_CONNECTION);
     let writer_task = tokio::spawn(async move {
-        while let Some(body) = rx.recv().await {
-            if let Err(e) = write_frame(&mut writer, &body).await {
-                debug!(error = %e, "connection closed while writing");
-                return;
-            }
+        if let Err(e) = write_queued_frames(&mut writer, &mut rx).await {
+            debug!(error = %e, "connection closed while writing");
         }
     });
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT_PER_CONNECTION));

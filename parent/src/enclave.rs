@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use signer_common::protocol::{Request, RequestFrame, Response, ResponseFrame};
-use signer_transport::{EnclaveAddr, read_frame, write_frame};
+use signer_transport::{EnclaveAddr, buffered, read_frame, write_queued_frames};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
@@ -211,17 +211,15 @@ fn live(slot: &Slot) -> Option<Arc<Conn>> {
 
 fn spawn_conn(stream: signer_transport::Stream) -> Conn {
     let shared = Arc::new(Shared { pending: Mutex::new(HashMap::new()), dead: AtomicBool::new(false) });
-    let (mut read_half, mut write_half) = tokio::io::split(stream);
+    let (read_half, mut write_half) = tokio::io::split(stream);
+    let mut read_half = buffered(read_half);
     let (frames, mut queue) = mpsc::channel::<Vec<u8>>(WRITE_QUEUE);
 
     let writer = tokio::spawn({
         let shared = shared.clone();
         async move {
-            while let Some(frame) = queue.recv().await {
-                if let Err(e) = write_frame(&mut write_half, &frame).await {
-                    shared.fail(&format!("write: {e}"));
-                    return;
-                }
+            if let Err(e) = write_queued_frames(&mut write_half, &mut queue).await {
+                shared.fail(&format!("write: {e}"));
             }
         }
     });
@@ -265,7 +263,7 @@ fn spawn_conn(stream: signer_transport::Stream) -> Conn {
 mod tests {
     use super::*;
     use signer_common::protocol::{ErrorCode, Pong};
-    use signer_transport::Listener;
+    use signer_transport::{Listener, write_frame};
 
     fn pong(nsm: &str) -> Response {
         Response::Pong(Pong { ready: true, nsm: nsm.into() })
