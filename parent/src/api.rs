@@ -23,8 +23,7 @@ use serde_bytes::ByteBuf;
 use signer_common::encoding::{from_hex0x, to_b64url, to_hex0x};
 use signer_common::protocol::{
     self, AttestRequest, AttestationMode, CreateWallet, Curve, Evidence, MAX_MESSAGE_LEN, MAX_NONCE_LEN,
-    Request as EnclaveRequest, Response as EnclaveResponse, SealedWallet, SessionQuery, SignKind,
-    SignRequest,
+    Request as EnclaveRequest, Response as EnclaveResponse, SessionQuery, SignKind, SignRequest,
 };
 use tracing::Instrument as _;
 
@@ -158,7 +157,14 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
         .unwrap_or_else(|| "unmatched".to_owned());
     let method = metric_method(request.method());
     let request_id = random_hex(8).map(|h| format!("req-{h}")).unwrap_or_else(|_| "req-unknown".into());
-    let span = tracing::info_span!("http", request_id = %request_id, method, route = %route);
+    let span = tracing::info_span!(
+        "http",
+        request_id = %request_id,
+        method,
+        route = %route,
+        wallet_id = tracing::field::Empty,
+        signature_id = tracing::field::Empty,
+    );
     let declared_len = request
         .headers()
         .get(CONTENT_LENGTH)
@@ -584,31 +590,37 @@ async fn sign(
     let (kind, payload) = parse_sign_body(body)?;
     let nonce = header_nonce(&headers)?;
     let mode = header_attestation_mode(&headers)?;
-    let wallet = state.store.get_wallet(&caller.org_id, &id).await.map_err(store_error)?;
+    let wallet = state.store.get_sealed_wallet(&caller.org_id, &id).await.map_err(store_error)?;
     let wallet = wallet.ok_or(ApiError::NotFound("wallet"))?;
     let request_id = format!("sig-{}", random_hex(16)?);
-    tracing::info!(request_id = %request_id, wallet_id = %wallet.id, kind = kind.as_str(), "signing");
+    // Into the request's span, so the one access-log line per request names them.
+    tracing::Span::current()
+        .record("signature_id", request_id.as_str())
+        .record("wallet_id", wallet.wallet_id.as_str());
     let curve = wallet.curve;
+    let wallet_id = wallet.wallet_id.clone();
     let request = SignRequest {
         request_id: request_id.clone(),
-        wallet: SealedWallet {
-            wallet_id: wallet.id.clone(),
-            curve,
-            public_key: ByteBuf::from(wallet.public_key),
-            sealed: ByteBuf::from(wallet.sealed),
-        },
+        wallet,
         kind,
         payload: ByteBuf::from(payload),
         nonce,
         attestation: mode,
     };
-    let signed = match state.enclave_call(EnclaveRequest::Sign(request)).await? {
-        EnclaveResponse::Signed(signed) => signed,
-        other => return Err(unexpected(&other)),
+    let signed = match state.enclave_call(EnclaveRequest::Sign(request)).await {
+        Ok(EnclaveResponse::Signed(signed)) => signed,
+        Ok(other) => return Err(unexpected(&other)),
+        Err(e) => {
+            if e == ApiError::SealedWalletInvalid {
+                // Read the row again next time rather than a remembered copy.
+                state.store.forget_sealed_wallet(&wallet_id);
+            }
+            return Err(e);
+        }
     };
     Ok(Json(SignatureJson {
         id: request_id,
-        wallet_id: wallet.id,
+        wallet_id,
         kind: kind.as_str().to_owned(),
         status: "Signed".to_owned(),
         signature: signature_parts(curve, &signed.signature)?,
