@@ -611,3 +611,45 @@ fn session_mode_receipts_are_signed_by_the_attested_receipt_key() {
     );
     assert_eq!(stack.get("/enclave/attestation/session?id=xyz", None).unwrap().0, 400);
 }
+
+fn signer_load(stack: &Stack, args: &[&str]) -> (bool, Value, String) {
+    let out = std::process::Command::new(bin("signer-load"))
+        .arg("--credentials")
+        .arg(stack.credentials_path())
+        .args(["--json", "--concurrency", "4", "--requests", "120"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    (out.status.success(), serde_json::from_str(&stdout).unwrap_or(Value::Null), stderr)
+}
+
+/// `signer-load --root` verifies every answer under load, in both modes, on both curves; against
+/// the wrong root (AWS's, for mock documents) every request counts as an error.
+#[test]
+fn load_tool_verifies_every_answer_when_given_a_root() {
+    let stack = Stack::start();
+    let (status, pem) = stack.get("/enclave/root", None).unwrap();
+    assert_eq!(status, 200);
+    let root_file = stack.dir.join("root.pem");
+    std::fs::write(&root_file, pem).unwrap();
+    let root = format!("pem:{}", root_file.display());
+    for curve in ["secp256k1", "ed25519"] {
+        for mode in ["fresh", "session"] {
+            let (ok, report, stderr) =
+                signer_load(&stack, &["--curve", curve, "--attestation", mode, "--root", &root]);
+            assert!(ok, "{stderr}");
+            assert_eq!(
+                (&report["requests"], &report["errors"], &report["verified"]),
+                (&json!(120), &json!(0), &json!(true)),
+                "{curve} {mode}: {report}"
+            );
+        }
+    }
+    let (ok, report, stderr) = signer_load(&stack, &["--attestation", "session", "--root", "aws"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(report["errors"], 120, "{report}");
+    let first = report["firstError"].as_str().unwrap_or_default();
+    assert!(first.starts_with("verification failed"), "{first}");
+}

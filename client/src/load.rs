@@ -1,7 +1,9 @@
 //! The load generator behind `signer-load`: N threads, each with its own blocking HTTP agent,
 //! send `POST /wallets/{id}/signatures` (kind `Hash`, random 32-byte hashes, attested in fresh
-//! or session mode) until a bounded number of requests is done or a deadline passes. Results are
-//! not verified: the tool measures the service.
+//! or session mode) until a bounded number of requests is done or a deadline passes. By default
+//! results are not verified: the tool measures the service. With a [`VerifyConfig`] every
+//! answer is verified as a careful client would (one [`SessionCache`] shared by the threads),
+//! and the figures are those such a client sees.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +14,10 @@ use sha2::{Digest, Sha256};
 use signer_common::protocol::{AttestationMode, Curve};
 
 use crate::client::{Client, attestation_mode_name};
+use crate::session::SessionCache;
+use crate::verify::ResultExpectations;
+use signer_common::attestation::TrustedRoot;
+use signer_common::receipt::ReceiptKind;
 
 /// The most requests one run sends.
 pub const MAX_REQUESTS: u64 = 1_000_000;
@@ -37,6 +43,17 @@ pub struct LoadConfig {
     pub duration: Option<Duration>,
     /// How each signature is attested (`X-Attestation`).
     pub attestation: AttestationMode,
+    /// Verify every answer; `None` to measure the service alone.
+    pub verify: Option<VerifyConfig>,
+}
+
+/// What answers are verified against.
+#[derive(Debug, Clone)]
+pub struct VerifyConfig {
+    /// The root the attestation chain must end in.
+    pub root: TrustedRoot,
+    /// The wallet's public key, which every receipt must name.
+    pub public_key: Vec<u8>,
 }
 
 /// What a run measured. Latencies are of successful requests.
@@ -66,13 +83,15 @@ pub struct LoadReport {
     pub wallet_id: String,
     /// How each signature was asked to be attested.
     pub attestation: AttestationMode,
+    /// Whether every answer was verified.
+    pub verified: bool,
     /// The first error seen, if any.
     pub first_error: Option<String>,
 }
 
 impl LoadReport {
     /// `{ requests, errors, seconds, throughput, p50Ms, p90Ms, p99Ms, maxMs, concurrency, curve,
-    /// walletId, attestation, firstError }` (`attestation`: `fresh` or `session`).
+    /// walletId, attestation, verified, firstError }` (`attestation`: `fresh` or `session`).
     pub fn to_json(&self) -> Value {
         json!({
             "requests": self.requests,
@@ -87,6 +106,7 @@ impl LoadReport {
             "curve": self.curve.as_str(),
             "walletId": self.wallet_id,
             "attestation": attestation_mode_name(self.attestation),
+            "verified": self.verified,
             "firstError": self.first_error,
         })
     }
@@ -94,7 +114,7 @@ impl LoadReport {
     /// A few lines for people.
     pub fn to_text(&self) -> String {
         let mut text = format!(
-            "{} requests ({} errors) in {:.2} s with {} threads on a {} wallet, {} attestation\n\
+            "{} requests ({} errors) in {:.2} s with {} threads on a {} wallet, {} attestation{}\n\
              throughput {:.1} req/s\n\
              latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}\n",
             self.requests,
@@ -103,6 +123,7 @@ impl LoadReport {
             self.concurrency,
             self.curve.as_str(),
             attestation_mode_name(self.attestation),
+            if self.verified { ", every answer verified" } else { "" },
             self.throughput,
             self.p50_ms,
             self.p90_ms,
@@ -183,6 +204,7 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
     let deadline_after = config.duration.unwrap_or(MAX_DURATION).min(MAX_DURATION);
     let issued = AtomicU64::new(0);
     let results = Mutex::new(Vec::with_capacity(config.concurrency));
+    let sessions = SessionCache::new();
     let start = Instant::now();
     let deadline = start + deadline_after;
     std::thread::scope(|scope| {
@@ -193,6 +215,8 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
             let wallet_id = config.wallet_id.as_str();
             let total = config.requests;
             let mode = config.attestation;
+            let verify = config.verify.as_ref();
+            let sessions = &sessions;
             scope.spawn(move || {
                 let mut mine = ThreadResult::default();
                 let mut seed = [0u8; 32];
@@ -215,11 +239,18 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
                     hasher.update(n.to_be_bytes());
                     let hash: [u8; 32] = hasher.finalize().into();
                     let sent = Instant::now();
-                    match client.sign_hash_with(wallet_id, hash, None, mode) {
-                        Ok(_) => mine.latencies.push(sent.elapsed()),
+                    let outcome = match verify {
+                        None => client
+                            .sign_hash_with(wallet_id, hash, None, mode)
+                            .map(drop)
+                            .map_err(|e| e.to_string()),
+                        Some(verify) => sign_and_verify(&client, wallet_id, hash, mode, verify, sessions),
+                    };
+                    match outcome {
+                        Ok(()) => mine.latencies.push(sent.elapsed()),
                         Err(e) => {
                             mine.errors += 1;
-                            mine.first_error.get_or_insert_with(|| e.to_string());
+                            mine.first_error.get_or_insert(e);
                         }
                     }
                 }
@@ -257,8 +288,38 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
         curve: config.curve,
         wallet_id: config.wallet_id.clone(),
         attestation: config.attestation,
+        verified: config.verify.is_some(),
         first_error,
     })
+}
+
+/// One request as a verifying client makes it: a fresh nonce (the first 16 bytes of
+/// SHA-256 of the hash, distinct per request), then every check of
+/// [`Client::verify_signature`] and the payload.
+fn sign_and_verify(
+    client: &Client,
+    wallet_id: &str,
+    hash: [u8; 32],
+    mode: AttestationMode,
+    verify: &VerifyConfig,
+    sessions: &SessionCache,
+) -> Result<(), String> {
+    let nonce = Sha256::digest(hash)[..16].to_vec();
+    let result = client.sign_hash_with(wallet_id, hash, Some(&nonce), mode).map_err(|e| e.to_string())?;
+    let expect = ResultExpectations {
+        pcrs: Default::default(),
+        nonce: Some(nonce),
+        wallet_id: Some(wallet_id.to_owned()),
+        public_key: Some(verify.public_key.clone()),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| "the clock is before 1970".to_owned())?
+        .as_secs();
+    let verified = client
+        .verify_signature(&result, &verify.root, now, &expect, sessions)
+        .map_err(|e| format!("verification failed: {e}"))?;
+    verified.expect_payload(ReceiptKind::Hash, &hash).map_err(|e| format!("verification failed: {e}"))
 }
 
 #[cfg(test)]
@@ -305,6 +366,7 @@ mod tests {
             requests: 1,
             duration: None,
             attestation: AttestationMode::Fresh,
+            verify: None,
         };
         assert!(check_config(&config).is_ok());
         assert!(check_config(&LoadConfig { requests: 0, ..config.clone() }).is_err());
@@ -325,6 +387,7 @@ mod tests {
             requests: 6,
             duration: Some(Duration::from_secs(30)),
             attestation: AttestationMode::Session,
+            verify: None,
         };
         let report = run(&config).unwrap();
         assert_eq!((report.requests, report.errors), (6, 6));

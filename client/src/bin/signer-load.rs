@@ -11,9 +11,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use signer_client::cli::parse_attestation_arg;
+use signer_client::cli::{parse_attestation_arg, parse_root};
 use signer_client::load::{self, LoadConfig, MAX_CONCURRENCY, MAX_REQUESTS};
-use signer_client::{AttestationMode, Client, Credentials, Curve};
+use signer_client::{AttestationMode, Client, Credentials, Curve, TrustedRoot};
 
 /// Load generator for the signer's `POST /wallets/{id}/signatures`.
 #[derive(Parser)]
@@ -44,6 +44,12 @@ struct Args {
     /// (a receipt-key signature; the key is attested once).
     #[arg(long, value_name = "MODE", default_value = "fresh", value_parser = parse_attestation_arg)]
     attestation: AttestationMode,
+    /// Verify every answer as a careful client would, against this root (aws, pem:FILE or
+    /// der:FILE): attestation chain and binding (fresh) or the session document, once, and the
+    /// receipt-key signature (session), the wallet signature, wallet, payload and a per-request
+    /// nonce. Verification time counts in the latencies; a failed check counts as an error.
+    #[arg(long, value_name = "ROOT", value_parser = parse_root)]
+    root: Option<TrustedRoot>,
     /// Allow a URL whose host is not loopback.
     #[arg(long)]
     allow_remote: bool,
@@ -97,25 +103,29 @@ fn run(args: &Args) -> Result<load::LoadReport, String> {
             client.url()
         ));
     }
-    let (wallet_id, curve) = match &args.wallet {
-        Some(id) => {
-            let wallet = client.get_wallet(id).map_err(|e| format!("wallet {id}: {e}"))?;
-            let curve = wallet
-                .curve()
-                .ok_or_else(|| format!("wallet {id} has an unknown curve {:?}", wallet.curve))?;
-            (wallet.id, curve)
-        }
+    let wallet = match &args.wallet {
+        Some(id) => client.get_wallet(id).map_err(|e| format!("wallet {id}: {e}"))?,
         None => {
             let curve: Curve = args
                 .curve
                 .parse()
                 .map_err(|_| format!("--curve must be secp256k1 or ed25519, not {:?}", args.curve))?;
-            let wallet = client
+            client
                 .create_wallet(curve, Some("signer-load"), None)
-                .map_err(|e| format!("creating the wallet: {e}"))?;
-            (wallet.id, curve)
+                .map_err(|e| format!("creating the wallet: {e}"))?
         }
     };
+    let curve = wallet
+        .curve()
+        .ok_or_else(|| format!("wallet {} has an unknown curve {:?}", wallet.id, wallet.curve))?;
+    let verify = match &args.root {
+        None => None,
+        Some(root) => {
+            let public_key = wallet.public_key_bytes().map_err(|e| format!("wallet {}: {e}", wallet.id))?;
+            Some(load::VerifyConfig { root: root.clone(), public_key })
+        }
+    };
+    let wallet_id = wallet.id;
     let config = LoadConfig {
         client,
         wallet_id,
@@ -124,6 +134,7 @@ fn run(args: &Args) -> Result<load::LoadReport, String> {
         requests: args.requests,
         duration: args.duration_secs.map(Duration::from_secs),
         attestation: args.attestation,
+        verify,
     };
     load::run(&config)
 }
