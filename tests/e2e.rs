@@ -436,7 +436,12 @@ fn attestation_endpoint_and_metrics() {
 }
 
 fn signer(stack: &Stack, args: &[&str]) -> (bool, Value, String) {
-    let out = std::process::Command::new(bin("signer"))
+    run_tool(stack, "signer", args)
+}
+
+/// Runs one of the client binaries with the stack's credentials: (success, JSON stdout, stderr).
+fn run_tool(stack: &Stack, tool: &str, args: &[&str]) -> (bool, Value, String) {
+    let out = std::process::Command::new(bin(tool))
         .arg("--credentials")
         .arg(stack.credentials_path())
         .args(args)
@@ -613,16 +618,9 @@ fn session_mode_receipts_are_signed_by_the_attested_receipt_key() {
 }
 
 fn signer_load(stack: &Stack, args: &[&str]) -> (bool, Value, String) {
-    let out = std::process::Command::new(bin("signer-load"))
-        .arg("--credentials")
-        .arg(stack.credentials_path())
-        .args(["--json", "--concurrency", "4", "--requests", "120"])
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    (out.status.success(), serde_json::from_str(&stdout).unwrap_or(Value::Null), stderr)
+    let mut all = vec!["--json", "--concurrency", "4", "--requests", "120"];
+    all.extend_from_slice(args);
+    run_tool(stack, "signer-load", &all)
 }
 
 /// `signer-load --root` verifies every answer under load, in both modes, on both curves; against
