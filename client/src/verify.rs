@@ -646,6 +646,17 @@ mod tests {
                 }
             }
         }
+        // The identity with y = p + 1 (not reduced), carrying a forgery that holds for it.
+        let mut unreduced_identity = [0xffu8; 32];
+        unreduced_identity[0] = 0xee;
+        unreduced_identity[31] = 0x7f;
+        assert!(!ed25519_y_is_canonical(&unreduced_identity));
+        let s = Scalar::from(5u64);
+        let mut forged = [0u8; 64];
+        forged[..32].copy_from_slice(&(ED25519_BASEPOINT_POINT * s).compress().to_bytes());
+        forged[32..].copy_from_slice(s.as_bytes());
+        cases.push((unreduced_identity, message.clone(), forged));
+
         // Small-order R with a real key.
         let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
         let valid = key.sign(&message).to_bytes();
