@@ -198,6 +198,7 @@ impl SessionCache {
             user_data: Some(SESSION_DOCUMENT_USER_DATA.to_vec()),
             nonce: None,
             public_key: None,
+            max_age: None,
         };
         let doc = attestation::verify(document, root, at_unix_seconds, &expect).map_err(|e| match e {
             VerifyError::FieldMismatch { field: "user_data" } => VerifyResultError::NotSessionDocument,

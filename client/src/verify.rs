@@ -173,6 +173,7 @@ pub fn verify_signing_result(
         user_data: Some(Receipt::digest(receipt).to_vec()),
         nonce: expect.nonce.clone(),
         public_key: None,
+        max_age: None,
     };
     let document =
         attestation::verify(attestation, root, at_unix_seconds, &doc_expect).map_err(|e| match e {

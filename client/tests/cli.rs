@@ -268,6 +268,14 @@ fn attestation_verify_with_mock_documents() {
     failure(&attestation_verify(&raw, "aws", &["--json"]));
     failure(&attestation_verify(Path::new("/nonexistent"), &root, &["--json"]));
     failure(&attestation_verify(&raw, &root, &["--pcr", "40=00", "--json"]));
+
+    // --max-age: the document was just made, so an hour passes; an hour later, a minute does not.
+    ok_json(&attestation_verify(&raw, &root, &["--max-age", "3600", "--json"]));
+    let later = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+        + 3600)
+        .to_string();
+    let err = failure(&attestation_verify(&raw, &root, &["--at", &later, "--max-age", "60", "--json"]));
+    assert!(err.contains("step 5") && err.contains("timestamp"), "{err}");
 }
 
 fn aws_vectors() -> (PathBuf, Value) {

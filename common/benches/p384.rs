@@ -92,6 +92,7 @@ fn attestation_verify(c: &mut Criterion) {
         user_data: doc.user_data.clone(),
         nonce: doc.nonce.clone(),
         public_key: None,
+        max_age: None,
     };
     assert_eq!(verify(&bytes, &root, NOW, &expect).unwrap(), doc);
     c.bench_function("attestation_verify_test_pki", |b| {

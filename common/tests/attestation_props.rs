@@ -332,6 +332,7 @@ proptest! {
             user_data: doc.user_data.clone(),
             nonce: doc.nonce.clone(),
             public_key: doc.public_key.clone(),
+            max_age: None,
         };
         prop_assert_eq!(verify(&bytes, &pki().root(), NOW, &expect).unwrap(), doc);
     }

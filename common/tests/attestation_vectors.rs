@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 use signer_common::attestation::test_pki::P384_ORDER;
@@ -73,8 +74,21 @@ fn real_documents_verify_at_their_time_only() {
             user_data: got.user_data.clone(),
             nonce: got.nonce.clone(),
             public_key: got.public_key.clone(),
+            max_age: None,
         };
         verify(&doc, &root, at, &all).unwrap_or_else(|e| panic!("{name}: {e}"));
+
+        // A maximum age: the distance from the document's timestamp to `at`, rounded up to a
+        // second, passes; one second less is refused as too old (or too new).
+        let distance_s = (u128::from(at) * 1000).abs_diff(u128::from(got.timestamp)).div_ceil(1000) as u64;
+        let aged = |secs| Expectations { max_age: Some(Duration::from_secs(secs)), ..pcr0.clone() };
+        verify(&doc, &root, at, &aged(distance_s)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        if distance_s > 0 {
+            assert!(
+                matches!(verify(&doc, &root, at, &aged(distance_s - 1)), Err(VerifyError::Age { .. })),
+                "{name}"
+            );
+        }
 
         // A wrong PCR0 is caught.
         let mut wrong = pcr0.clone();

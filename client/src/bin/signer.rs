@@ -6,6 +6,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use serde_json::{Value, json};
@@ -154,6 +155,10 @@ enum AttestationCommand {
         /// Expected public_key (hex).
         #[arg(long, value_name = "HEX")]
         public_key: Option<String>,
+        /// Refuse a document whose timestamp is more than this many seconds from the
+        /// verification time (either way).
+        #[arg(long, value_name = "SECONDS")]
+        max_age: Option<u64>,
     },
     /// Fetch a fresh attestation document from the parent (not verified: use `verify`).
     Get {
@@ -292,7 +297,14 @@ fn run(cli: &Cli) -> Result<Output, String> {
                 WalletCommand::Sign(args) => wallet_sign(&client, args),
             }
         }
-        Command::Attestation(AttestationCommand::Verify { doc, check, user_data, nonce, public_key }) => {
+        Command::Attestation(AttestationCommand::Verify {
+            doc,
+            check,
+            user_data,
+            nonce,
+            public_key,
+            max_age,
+        }) => {
             let root = parse_root(&check.root)?;
             let bytes = cli::read_small_file(doc)?;
             let document = attestation::document_from_file_bytes(&bytes).map_err(|e| e.to_string())?;
@@ -301,6 +313,7 @@ fn run(cli: &Cli) -> Result<Output, String> {
                 user_data: user_data.as_deref().map(|h| parse_hex("--user-data", h)).transpose()?,
                 nonce: nonce.as_deref().map(|h| parse_hex("--nonce", h)).transpose()?,
                 public_key: public_key.as_deref().map(|h| parse_hex("--public-key", h)).transpose()?,
+                max_age: max_age.map(Duration::from_secs),
             };
             let at = check.at.unwrap_or_else(now_unix_seconds);
             let doc = attestation::verify(&document, &root, at, &expect).map_err(|e| e.to_string())?;

@@ -64,6 +64,19 @@ pub enum VerifyError {
         /// `"user_data"`, `"nonce"` or `"public_key"`.
         field: &'static str,
     },
+    /// Step 5: the document's timestamp is further from the verification time than allowed.
+    #[error(
+        "step 5 (expectations): the document's timestamp {timestamp_ms} ms is more than \
+         {max_age_seconds} s from the verification time {at_unix_seconds} s"
+    )]
+    Age {
+        /// The document's `timestamp` (Unix milliseconds).
+        timestamp_ms: u64,
+        /// The verification time (Unix seconds).
+        at_unix_seconds: u64,
+        /// The largest distance allowed, in seconds.
+        max_age_seconds: u64,
+    },
     /// The root certificate given to trust is unusable.
     #[error("trusted root: {0}")]
     InvalidRoot(String),

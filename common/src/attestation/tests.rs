@@ -49,6 +49,7 @@ fn expectations() -> Expectations {
         user_data: doc.user_data.clone(),
         nonce: doc.nonce.clone(),
         public_key: doc.public_key.clone(),
+        max_age: None,
     }
 }
 
@@ -59,6 +60,26 @@ fn valid_document_verifies() {
     assert_eq!(verify(&bytes, &root(), NOW, &expectations()).unwrap(), doc);
     assert_eq!(verify(&bytes, &root(), NOW, &Expectations::default()).unwrap(), doc);
     assert_eq!(decode_unverified(&bytes).unwrap(), doc);
+}
+
+/// Step 5, maximum age: the timestamp must be within `max_age` of the verification time,
+/// either way (a stale document, or one from a clock far ahead).
+#[test]
+fn max_age_bounds_the_timestamp_both_ways() {
+    let bytes = pki().sign(&sample_doc(pki()));
+    let aged = |secs| Expectations { max_age: Some(std::time::Duration::from_secs(secs)), ..expectations() };
+    // The sample's timestamp is NOW exactly.
+    verify(&bytes, &root(), NOW, &aged(0)).unwrap();
+    verify(&bytes, &root(), NOW + 300, &aged(300)).unwrap();
+    verify(&bytes, &root(), NOW - 300, &aged(300)).unwrap();
+    for at in [NOW + 301, NOW - 301] {
+        assert_eq!(
+            verify(&bytes, &root(), at, &aged(300)).unwrap_err(),
+            VerifyError::Age { timestamp_ms: NOW * 1000, at_unix_seconds: at, max_age_seconds: 300 }
+        );
+    }
+    // Without a maximum age the timestamp is not compared.
+    verify(&bytes, &root(), NOW + 86_400, &expectations()).unwrap();
 }
 
 #[test]

@@ -21,6 +21,10 @@ pub struct Expectations {
     pub nonce: Option<Vec<u8>>,
     /// When set, `public_key` must be present and equal.
     pub public_key: Option<Vec<u8>>,
+    /// When set, the document's `timestamp` must be within this of the verification time, in
+    /// either direction (an NSM clock ahead of the verifier's counts as much as a stale
+    /// document). A nonce proves freshness better; this bounds documents fetched without one.
+    pub max_age: Option<Duration>,
 }
 
 /// Signature algorithms accepted on certificates in the chain (AWS uses P-384/SHA-384).
@@ -65,7 +69,7 @@ pub fn verify(
     // Step 4: the COSE signature with the leaf's key.
     verify_signature(&sign1, &doc.certificate)?;
     // Step 5: the caller's expectations.
-    check_expectations(&doc, expect)?;
+    check_expectations(&doc, expect, at_unix_seconds)?;
     Ok(doc)
 }
 
@@ -155,8 +159,23 @@ fn verify_signature(sign1: &cose::Sign1, leaf_der: &[u8]) -> Result<(), VerifyEr
     )
 }
 
-/// Step 5: PCRs, user_data, nonce and public_key against what the caller expects.
-fn check_expectations(doc: &AttestationDoc, expect: &Expectations) -> Result<(), VerifyError> {
+/// Step 5: PCRs, user_data, nonce, public_key and age against what the caller expects.
+fn check_expectations(
+    doc: &AttestationDoc,
+    expect: &Expectations,
+    at_unix_seconds: u64,
+) -> Result<(), VerifyError> {
+    if let Some(max_age) = expect.max_age {
+        let at_ms = u128::from(at_unix_seconds) * 1000;
+        let distance_ms = at_ms.abs_diff(u128::from(doc.timestamp));
+        if distance_ms > max_age.as_millis() {
+            return Err(VerifyError::Age {
+                timestamp_ms: doc.timestamp,
+                at_unix_seconds,
+                max_age_seconds: max_age.as_secs(),
+            });
+        }
+    }
     for (index, want) in &expect.pcrs {
         match doc.pcrs.get(index) {
             None => return Err(VerifyError::PcrMissing { index: *index }),

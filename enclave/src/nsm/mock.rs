@@ -594,6 +594,7 @@ mod tests {
             user_data: Some(b"user data".to_vec()),
             nonce: Some(b"nonce".to_vec()),
             public_key: Some(b"public key".to_vec()),
+            max_age: None,
         };
         let got = verify(&doc, &root_of(&nsm), T0_MS / 1000, &expect).unwrap();
         assert_eq!(got.timestamp, T0_MS);
