@@ -90,6 +90,13 @@ impl EnclaveCore {
         result.unwrap_or_else(|(code, message)| Response::error(code, message))
     }
 
+    /// Makes the first session receipt key and its attestation document (called at boot, so
+    /// the first session-mode request does not wait for the NSM). Answers the session id. On
+    /// failure the session is made by the first request that needs one.
+    pub fn start_session(&self) -> Result<[u8; 32], String> {
+        self.sessions.current(self.nsm.as_ref(), (self.clock)()).map(|s| s.id).map_err(|e| e.to_string())
+    }
+
     fn keys(&self) -> Result<&Keys, Refusal> {
         self.keys.as_ref().ok_or((ErrorCode::NotReady, "enclave has no master key yet".into()))
     }
@@ -421,6 +428,19 @@ mod tests {
 
         let unknown = Request::SessionDocument(SessionQuery { id: Some(ByteBuf::from(vec![0; 32])) });
         assert_eq!(code(f.core.handle(unknown)), ErrorCode::NotFound);
+    }
+
+    #[test]
+    fn the_boot_session_is_the_one_served() {
+        let f = ready();
+        let id = f.core.start_session().unwrap();
+        match f.core.handle(Request::SessionDocument(SessionQuery { id: None })) {
+            Response::SessionDocument(doc) => {
+                assert_eq!(doc.id.as_slice(), id);
+                assert_eq!(signer_common::session::session_id(&doc.document), id);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -99,6 +99,10 @@ fn run(args: Args) -> Result<(), String> {
         None
     };
     let core = Arc::new(EnclaveCore::new(nsm.clone(), master, system_clock()));
+    match core.start_session() {
+        Ok(id) => info!(session_id = %hex::encode(id), "session receipt key attested"),
+        Err(e) => warn!(error = %e, "no session receipt key yet; the first session-mode request retries"),
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
