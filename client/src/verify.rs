@@ -197,8 +197,8 @@ pub fn verify_signing_result(
 ///      cache's TTL, otherwise verified against `root` at `at_unix_seconds` with `user_data` =
 ///      the session marker and the caller's PCRs, and then cached; its `public_key` is the
 ///      Ed25519 receipt key;
-///    - `receipt_signature` verifies strictly (`verify_strict`) with the receipt key over
-///      `signed_message(receipt)`.
+///    - `receipt_signature` verifies strictly (as ed25519-dalek's `verify_strict` would) with
+///      the receipt key over `signed_message(receipt)`.
 /// 2. and 3. The receipt decodes and its wallet signature verifies, exactly as in
 ///    [`verify_signing_result`].
 /// 4. The receipt names the expected wallet and public key, and carries the expected nonce (in
@@ -214,15 +214,7 @@ pub fn verify_session_result(
 ) -> Result<VerifiedResult, VerifyResultError> {
     // (1) The session document (verified once per cache entry) and the receipt key's signature.
     let session = cache.verify_document(session_document, root, at_unix_seconds, &expect.pcrs)?;
-    if receipt_signature.len() != 64 {
-        return Err(VerifyResultError::ReceiptKeySignature);
-    }
-    // AWS-LC's Ed25519 verification (43 us here against 57 us for ed25519-dalek's
-    // verify_strict; docs/performance.md). It refuses a non-canonical S and compares the
-    // recomputed R byte for byte; what verify_strict adds, refusing small-order keys, was
-    // checked once when the session document was verified (`VerifyResultError::ReceiptKey`).
-    UnparsedPublicKey::new(&ED25519, session.receipt_key.as_bytes())
-        .verify(&signed_message(receipt), receipt_signature)
+    verify_ed25519(session.receipt_key.as_bytes(), &signed_message(receipt), receipt_signature)
         .map_err(|_| VerifyResultError::ReceiptKeySignature)?;
     // (2) and (3).
     let decoded = decode_and_verify_receipt(receipt)?;
@@ -374,17 +366,18 @@ fn verify_secp256k1(public_key: &[u8], prehash: &[u8], signature: &[u8]) -> Resu
 /// `verify_strict`, with AWS-LC doing the arithmetic (43 us against 57 us here; an
 /// implementation independent of the enclave's ed25519-dalek signer; docs/performance.md).
 ///
-/// AWS-LC refuses a non-canonical S and recomputes R, comparing it byte for byte (so R must be
-/// canonically encoded). What `verify_strict` adds is refusing a public key or an R of small
-/// order: the eight small-order points are compared here by encoding, ignoring the sign bit
-/// (the set is closed under negation, and x = 0 points can carry either sign bit). A public key
-/// whose y is not reduced mod p is refused too.
+/// AWS-LC refuses a non-canonical S and a public key whose y is not reduced, and recomputes R,
+/// comparing it byte for byte (so R must be canonically encoded). What `verify_strict` adds is
+/// refusing a public key or an R of small order: the eight small-order points are compared here
+/// by encoding, ignoring the sign bit (the set is closed under negation, and x = 0 points can
+/// carry either sign bit). The differential test shows AWS-LC alone accepting forgeries of both
+/// kinds.
 fn verify_ed25519(public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
     if signature.len() != 64 {
         return Err(SignatureError::Length { expected: 64, actual: signature.len() });
     }
     let public_key: &[u8; 32] = public_key.try_into().map_err(|_| SignatureError::PublicKey("Ed25519"))?;
-    if !ed25519_y_is_canonical(public_key) || ed25519_is_small_order(public_key) {
+    if ed25519_is_small_order(public_key) {
         return Err(SignatureError::PublicKey("Ed25519"));
     }
     let r: &[u8; 32] = signature[..32].try_into().map_err(|_| SignatureError::Invalid)?;
@@ -394,12 +387,6 @@ fn verify_ed25519(public_key: &[u8], message: &[u8], signature: &[u8]) -> Result
     UnparsedPublicKey::new(&ED25519, public_key)
         .verify(message, signature)
         .map_err(|_| SignatureError::Invalid)
-}
-
-/// True when the encoded y (the low 255 bits) is below p = 2^255 - 19.
-fn ed25519_y_is_canonical(encoded: &[u8; 32]) -> bool {
-    // y >= p only when y is p .. 2^255 - 1: 0x7f, then 30 bytes of 0xff, then a low byte >= 0xed.
-    !(encoded[31] & 0x7f == 0x7f && encoded[1..31].iter().all(|&b| b == 0xff) && encoded[0] >= 0xed)
 }
 
 /// True when `encoded`, sign bit ignored, is the encoding of one of the eight points of small
@@ -647,18 +634,20 @@ mod tests {
                 }
             }
         }
-        // The identity with y = p + 1 (not reduced), carrying a forgery that holds for it.
+        // The identity with y = p + 1 (not reduced), carrying a forgery that holds for it:
+        // AWS-LC refuses the unreduced encoding itself.
         let mut unreduced_identity = [0xffu8; 32];
         unreduced_identity[0] = 0xee;
         unreduced_identity[31] = 0x7f;
-        assert!(!ed25519_y_is_canonical(&unreduced_identity));
         let s = Scalar::from(5u64);
         let mut forged = [0u8; 64];
         forged[..32].copy_from_slice(&(ED25519_BASEPOINT_POINT * s).compress().to_bytes());
         forged[32..].copy_from_slice(s.as_bytes());
+        assert!(UnparsedPublicKey::new(&ED25519, unreduced_identity).verify(&message, &forged).is_err());
         cases.push((unreduced_identity, message.clone(), forged));
 
-        // Small-order R with a real key.
+        // Small-order R with a real key: torsion points in place of a valid R, and R = identity
+        // with s = k a, for which the cofactorless equation [s]B - [k]A = R holds.
         let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
         let valid = key.sign(&message).to_bytes();
         for torsion in EIGHT_TORSION {
@@ -666,6 +655,22 @@ mod tests {
             signature[..32].copy_from_slice(&torsion.compress().to_bytes());
             cases.push((key.verifying_key().to_bytes(), message.clone(), signature));
         }
+        let secret = Scalar::from(0x1234_5678u64);
+        let public_key = (ED25519_BASEPOINT_POINT * secret).compress().to_bytes();
+        let identity = curve25519_dalek::edwards::EdwardsPoint::default().compress().to_bytes();
+        let mut hasher = <sha2::Sha512 as sha2::Digest>::new();
+        sha2::Digest::update(&mut hasher, identity);
+        sha2::Digest::update(&mut hasher, public_key);
+        sha2::Digest::update(&mut hasher, &message);
+        let k = Scalar::from_bytes_mod_order_wide(&sha2::Digest::finalize(hasher).into());
+        let mut identity_r = [0u8; 64];
+        identity_r[..32].copy_from_slice(&identity);
+        identity_r[32..].copy_from_slice((k * secret).as_bytes());
+        assert!(
+            UnparsedPublicKey::new(&ED25519, public_key).verify(&message, &identity_r).is_ok(),
+            "AWS-LC alone accepts R = identity"
+        );
+        cases.push((public_key, message.clone(), identity_r));
 
         let mut accepted = 0;
         for (public_key, message, signature) in &cases {
