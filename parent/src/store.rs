@@ -254,7 +254,7 @@ pub struct SqliteStore {
 }
 
 /// The most wallets whose signing material [`SealedWalletCache`] keeps (about 200 bytes each).
-pub const SEALED_WALLET_CACHE_ENTRIES: usize = 65_536;
+const SEALED_WALLET_CACHE_ENTRIES: usize = 65_536;
 
 /// Signing material of wallets already read, by wallet id (ids are unique across
 /// organisations), with the owning organisation.
@@ -266,7 +266,7 @@ pub const SEALED_WALLET_CACHE_ENTRIES: usize = 65_536;
 /// entry is forgotten and the next request reads the row again. Trust is not involved: the
 /// parent is not trusted with the blob either way; the enclave checks it.
 #[derive(Default)]
-pub struct SealedWalletCache {
+struct SealedWalletCache {
     entries: Mutex<HashMap<String, (String, SealedWallet)>>,
 }
 
@@ -298,13 +298,9 @@ impl SealedWalletCache {
     }
 
     /// How many wallets are remembered.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.lock().len()
-    }
-
-    /// True when none is.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -702,7 +698,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open_in(dir.path()).unwrap();
         store.insert_wallet(wallet("wa-1", "or-a", "2026-11-25T10:00:00.000Z")).await.unwrap();
-        assert!(store.sealed.is_empty(), "creation does not fill the cache");
+        assert_eq!(store.sealed.len(), 0, "creation does not fill the cache");
 
         let first = store.get_sealed_wallet("or-a", "wa-1").await.unwrap().unwrap();
         assert_eq!(
