@@ -105,6 +105,7 @@ fn request_type(request: &EnclaveRequest) -> &'static str {
         EnclaveRequest::Sign(_) => "Sign",
         EnclaveRequest::Attest(_) => "Attest",
         EnclaveRequest::RootCertificate => "RootCertificate",
+        EnclaveRequest::SessionDocument(_) => "SessionDocument",
         _ => "Other",
     }
 }
@@ -116,6 +117,7 @@ fn unexpected(answer: &EnclaveResponse) -> ApiError {
         EnclaveResponse::Signed(_) => "Signed",
         EnclaveResponse::Attestation(_) => "Attestation",
         EnclaveResponse::RootCertificate(_) => "RootCertificate",
+        EnclaveResponse::SessionDocument(_) => "SessionDocument",
         _ => "another answer",
     };
     ApiError::Internal(format!("unexpected enclave answer: {name}"))
