@@ -312,12 +312,8 @@ fn sign_and_verify(
         wallet_id: Some(wallet_id.to_owned()),
         public_key: Some(verify.public_key.clone()),
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| "the clock is before 1970".to_owned())?
-        .as_secs();
     let verified = client
-        .verify_signature(&result, &verify.root, now, &expect, sessions)
+        .verify_signature(&result, &verify.root, crate::cli::now_unix_seconds(), &expect, sessions)
         .map_err(|e| format!("verification failed: {e}"))?;
     verified.expect_payload(ReceiptKind::Hash, &hash).map_err(|e| format!("verification failed: {e}"))
 }
