@@ -394,12 +394,7 @@ impl ureq::unversioned::resolver::Resolver for IpLiteralResolver {
         config: &ureq::config::Config,
         timeout: ureq::unversioned::transport::NextTimeout,
     ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
-        let literal = uri.host().and_then(|host| {
-            let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-            let ip = host.parse::<std::net::IpAddr>().ok()?;
-            let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
-            Some(std::net::SocketAddr::new(ip, port))
-        });
+        let literal = ip_literal(uri);
         match literal {
             Some(addr) => {
                 let mut addrs = self.empty();
@@ -409,6 +404,14 @@ impl ureq::unversioned::resolver::Resolver for IpLiteralResolver {
             None => ureq::unversioned::resolver::DefaultResolver::default().resolve(uri, config, timeout),
         }
     }
+}
+
+/// The socket address of a URL whose host is an IP address (port defaulted by the scheme, as
+/// ureq's own resolver does); `None` for a host name.
+fn ip_literal(uri: &ureq::http::Uri) -> Option<std::net::SocketAddr> {
+    let host_and_port =
+        ureq::unversioned::resolver::DefaultResolver::host_and_port(uri.scheme()?, uri.authority()?)?;
+    host_and_port.parse().ok()
 }
 
 impl Client {
@@ -849,6 +852,15 @@ fn percent_encode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ip_literal_hosts_skip_the_resolver() {
+        let addr = |url: &str| ip_literal(&url.parse().unwrap());
+        assert_eq!(addr("http://127.0.0.1:8080/wallets"), Some("127.0.0.1:8080".parse().unwrap()));
+        assert_eq!(addr("http://127.0.0.1/"), Some("127.0.0.1:80".parse().unwrap()));
+        assert_eq!(addr("https://[::1]/x"), Some("[::1]:443".parse().unwrap()));
+        assert_eq!(addr("http://localhost:8080/"), None, "host names go to ureq's resolver");
+    }
 
     #[test]
     fn percent_encodes_ids() {
