@@ -396,9 +396,13 @@ fn wallet_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(WalletRecord, S
 }
 
 fn finish_wallet((mut wallet, curve): (WalletRecord, String)) -> Result<WalletRecord, StoreError> {
-    wallet.curve =
-        curve.parse().map_err(|_| StoreError::Corrupt(format!("wallet {}: curve {curve:?}", wallet.id)))?;
+    wallet.curve = parse_curve(&wallet.id, &curve)?;
     Ok(wallet)
+}
+
+/// A wallet row's `curve` column.
+fn parse_curve(wallet_id: &str, text: &str) -> Result<Curve, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt(format!("wallet {wallet_id}: curve {text:?}")))
 }
 
 impl WalletStore for SqliteStore {
@@ -449,9 +453,7 @@ impl WalletStore for SqliteStore {
                 })
                 .optional()?;
             row.map(|(curve, public_key, sealed)| {
-                let curve = curve
-                    .parse()
-                    .map_err(|_| StoreError::Corrupt(format!("wallet {wallet_id}: curve {curve:?}")))?;
+                let curve = parse_curve(&wallet_id, &curve)?;
                 let wallet = SealedWallet {
                     wallet_id: wallet_id.clone(),
                     curve,
