@@ -131,6 +131,19 @@ async fn an_enclave_refusal_stores_nothing() {
     assert_eq!(h.get("/wallets").await.json()["items"], json!([]));
 }
 
+/// The parent checks what the enclave answers before storing it: a WalletCreated whose public
+/// key has the wrong length for its curve is refused and nothing is stored.
+#[tokio::test]
+async fn a_malformed_wallet_from_the_enclave_is_not_stored() {
+    let h = Harness::start().await;
+    h.fake.malformed_create.store(true, std::sync::atomic::Ordering::SeqCst);
+    for curve in ["secp256k1", "ed25519"] {
+        let reply = h.post("/wallets", &json!({ "curve": curve })).await;
+        assert_eq!((reply.status, reply.error_code().as_str()), (500, "internal"), "{curve}");
+    }
+    assert_eq!(h.get("/wallets").await.json()["items"], json!([]));
+}
+
 #[tokio::test]
 async fn wallets_need_a_valid_token() {
     let h = Harness::start().await;

@@ -23,6 +23,8 @@ pub struct Fake {
     pub ready: AtomicBool,
     /// Answer CreateWallet with this error instead.
     pub refuse_create: Mutex<Option<ErrorCode>>,
+    /// Answer CreateWallet with a public key one byte short (a lying or broken enclave).
+    pub malformed_create: AtomicBool,
     pub next_wallet: AtomicU64,
     /// wallet id -> sealed blob it issued.
     pub sealed: Mutex<HashMap<String, Vec<u8>>>,
@@ -42,7 +44,8 @@ impl Fake {
                 let wallet_id = format!("wa-{n:04}");
                 let sealed = format!("sealed:{wallet_id}").into_bytes();
                 self.sealed.lock().unwrap().insert(wallet_id.clone(), sealed.clone());
-                let public_key = vec![2u8; c.curve.public_key_len()];
+                let short = usize::from(self.malformed_create.load(Ordering::SeqCst));
+                let public_key = vec![2u8; c.curve.public_key_len() - short];
                 Response::WalletCreated(WalletCreated {
                     wallet: SealedWallet {
                         wallet_id,
