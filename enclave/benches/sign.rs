@@ -11,7 +11,8 @@ use serde_bytes::ByteBuf;
 use signer_common::protocol::{
     AttestationMode, CreateWallet, Curve, Request, Response, SignKind, SignRequest,
 };
-use signer_enclave::core::{EnclaveCore, system_clock};
+use signer_enclave::clock::system_clock;
+use signer_enclave::core::EnclaveCore;
 use signer_enclave::keys::MasterKey;
 use signer_enclave::nsm::Nsm;
 use signer_enclave::nsm::mock::MockNsm;

@@ -13,6 +13,7 @@ use signer_common::protocol::{
 };
 use signer_common::receipt::{Receipt, ReceiptKind};
 
+use crate::clock::Clock;
 use crate::keys::{MasterKey, labels};
 use crate::nsm::Nsm;
 use crate::seal::WalletSealer;
@@ -21,18 +22,6 @@ use crate::wallet::{SignError, WalletKey};
 
 /// The longest request or wallet id the enclave accepts.
 pub const MAX_ID_LEN: usize = 64;
-
-/// Milliseconds since the epoch. Injected so tests control time.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-/// The system clock.
-pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    })
-}
 
 /// Keys derived from the master key once it is known.
 struct Keys {

@@ -1,5 +1,6 @@
 //! The enclave: unseals wallet keys, signs, and attests, behind an NSM provider.
 //!
+//! - [`clock`]: the injected clock (milliseconds since the epoch).
 //! - [`core`]: the sans-I/O request handler ([`core::EnclaveCore`]).
 //! - [`server`]: the socket shell around it.
 //! - [`nsm`]: the Nitro Secure Module behind a trait, with the real driver (feature `nitro`) and
@@ -8,6 +9,7 @@
 //!   per-curve keys.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod clock;
 pub mod core;
 pub mod keys;
 pub mod nsm;

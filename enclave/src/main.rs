@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
-use signer_enclave::core::{EnclaveCore, system_clock};
+use signer_enclave::clock::system_clock;
+use signer_enclave::core::EnclaveCore;
 use signer_enclave::keys::MasterKey;
 use signer_enclave::nsm::Nsm;
 use signer_transport::{EnclaveAddr, Listener};

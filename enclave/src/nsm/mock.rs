@@ -26,7 +26,7 @@ use zeroize::Zeroizing;
 use super::{FIRST_APPLICATION_PCR, MAX_EXTEND_DATA_LEN, Nsm, NsmError, PCR_COUNT, check_attestation_inputs};
 
 /// Milliseconds since the epoch (the enclave's injected clock).
-pub use crate::core::Clock as ClockMs;
+pub use crate::clock::Clock as ClockMs;
 
 /// The root's key and certificate (PEM, mode 0600).
 pub const ROOT_FILE: &str = "root-ca.pem";
@@ -179,7 +179,7 @@ impl MockNsm {
     /// `image` is the enclave executable's bytes: PCR0 = SHA-384(image), PCR1 and PCR2 derive
     /// from it, PCR3..=15 are zero; all of 0..=15 are locked, 16 and up are extendable.
     pub fn open(state_dir: &Path, image: &[u8]) -> Result<MockNsm, NsmError> {
-        MockNsm::open_with_clock(state_dir, image, crate::core::system_clock())
+        MockNsm::open_with_clock(state_dir, image, crate::clock::system_clock())
     }
 
     /// As [`MockNsm::open`], with an injected clock (milliseconds since the Unix epoch) used for
@@ -716,7 +716,7 @@ mod tests {
         // Extended PCRs appear in documents.
         let doc = nsm.attest(None, None, None).unwrap();
         let expect = Expectations { pcrs: [(16u8, v2.clone())].into(), ..Expectations::default() };
-        let now_s = crate::core::system_clock()() / 1000;
+        let now_s = crate::clock::system_clock()() / 1000;
         let got = verify(&doc, &root_of(&nsm), now_s, &expect).unwrap();
         assert_eq!(got.pcrs.len(), 17);
 
