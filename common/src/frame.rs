@@ -20,12 +20,31 @@ pub enum FrameError {
     /// A zero-length frame (never valid: every message has a body).
     #[error("empty frame")]
     Empty,
+    /// The announced body is larger than the receiver's own, smaller limit (see
+    /// [`body_len_within`]).
+    #[error("frame of {len} bytes exceeds the receiver's {max}-byte limit")]
+    OverLimit {
+        /// The announced length.
+        len: usize,
+        /// The receiver's limit.
+        max: usize,
+    },
 }
 
 /// Checks a received header and returns the body length to read.
 pub fn body_len(header: [u8; HEADER_LEN]) -> Result<usize, FrameError> {
     let len = u32::from_be_bytes(header) as usize;
     check_len(len)?;
+    Ok(len)
+}
+
+/// As [`body_len`], with a receiver's own limit `max` (at most [`MAX_FRAME_LEN`]): the
+/// enclave caps requests well below the size an answer may have.
+pub fn body_len_within(header: [u8; HEADER_LEN], max: usize) -> Result<usize, FrameError> {
+    let len = body_len(header)?;
+    if len > max {
+        return Err(FrameError::OverLimit { len, max });
+    }
     Ok(len)
 }
 
@@ -70,6 +89,19 @@ mod tests {
         assert_eq!(body_len([0; 4]), Err(FrameError::Empty));
         assert!(encode(&vec![0u8; MAX_FRAME_LEN]).is_ok());
         assert_eq!(encode(&vec![0u8; MAX_FRAME_LEN + 1]), Err(FrameError::TooLarge(MAX_FRAME_LEN + 1)));
+    }
+
+    #[test]
+    fn a_receivers_own_limit_accepts_exactly_max_and_refuses_max_plus_one() {
+        let max = 1000;
+        assert_eq!(body_len_within(1000u32.to_be_bytes(), max), Ok(1000));
+        assert_eq!(
+            body_len_within(1001u32.to_be_bytes(), max),
+            Err(FrameError::OverLimit { len: 1001, max })
+        );
+        // The frame limit still applies first.
+        assert_eq!(body_len_within([0xff; 4], max), Err(FrameError::TooLarge(u32::MAX as usize)));
+        assert_eq!(body_len_within([0; 4], max), Err(FrameError::Empty));
     }
 
     #[test]

@@ -5,12 +5,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use signer_enclave::clock::system_clock;
 use signer_enclave::core::EnclaveCore;
 use signer_enclave::keys::MasterKey;
 use signer_enclave::nsm::Nsm;
+use signer_enclave::server::{DEFAULT_FRAME_TIMEOUT, DEFAULT_IDLE_TIMEOUT, Limits};
 use signer_transport::{EnclaveAddr, Listener};
 use tracing::{error, info, warn};
 
@@ -41,6 +43,13 @@ struct Args {
     /// Exit when standard input closes (the parent that started this process has died).
     #[arg(long)]
     exit_with_stdin: bool,
+    /// Seconds within which a whole request frame must arrive once its first byte has, and a
+    /// write of answers must complete; a peer that stalls longer is dropped.
+    #[arg(long, default_value_t = DEFAULT_FRAME_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    frame_timeout_secs: u64,
+    /// Seconds after which a connection with no request in flight and nothing received is closed.
+    #[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86400))]
+    idle_timeout_secs: u64,
 }
 
 fn main() -> ExitCode {
@@ -112,7 +121,13 @@ fn run(args: Args) -> Result<(), String> {
     runtime.block_on(async move {
         let listener =
             Listener::bind(&args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-        info!(listen = %args.listen, nsm = nsm.kind(), "signer-enclave listening");
+        info!(
+            listen = %args.listen,
+            nsm = nsm.kind(),
+            frame_timeout_s = args.frame_timeout_secs,
+            idle_timeout_s = args.idle_timeout_secs,
+            "signer-enclave listening"
+        );
         let exit_with_stdin = args.exit_with_stdin;
         let shutdown = async move {
             let stdin_closed = async {
@@ -128,7 +143,11 @@ fn run(args: Args) -> Result<(), String> {
                 () = terminated() => info!("terminated"),
             }
         };
-        signer_enclave::server::serve(listener, core, shutdown).await;
+        let limits = Limits {
+            frame_timeout: Duration::from_secs(args.frame_timeout_secs),
+            idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+        };
+        signer_enclave::server::serve(listener, core, limits, shutdown).await;
         if let EnclaveAddr::Unix(path) = &args.listen {
             let _ = std::fs::remove_file(path);
         }

@@ -11,11 +11,15 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::str::FromStr;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use signer_common::frame::{self, FrameError, HEADER_LEN};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{UnixListener, UnixStream};
 use tokio_vsock::{VsockAddr, VsockListener, VsockStream};
+
+mod budget;
+pub use budget::ByteBudget;
 
 /// Where the enclave listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +170,15 @@ pub enum FrameIoError {
 ///
 /// The length is checked before the body buffer is allocated.
 pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> Result<Option<Vec<u8>>, FrameIoError> {
+    read_frame_within(reader, frame::MAX_FRAME_LEN).await
+}
+
+/// As [`read_frame`], refusing bodies longer than `max` (the receiver's own limit, at most
+/// [`frame::MAX_FRAME_LEN`]) before anything is allocated.
+pub async fn read_frame_within<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    max: usize,
+) -> Result<Option<Vec<u8>>, FrameIoError> {
     let mut header = [0u8; HEADER_LEN];
     let mut filled = 0;
     while filled < HEADER_LEN {
@@ -178,7 +191,7 @@ pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> Result<Option<V
         }
         filled += n;
     }
-    let len = frame::body_len(header)?;
+    let len = frame::body_len_within(header, max)?;
     let mut body = vec![0u8; len];
     reader.read_exact(&mut body).await?;
     Ok(Some(body))
@@ -202,15 +215,38 @@ pub async fn write_queued_frames<W: AsyncWrite + Unpin>(
     writer: &mut W,
     queue: &mut tokio::sync::mpsc::Receiver<Vec<u8>>,
 ) -> Result<(), FrameIoError> {
+    write_queued_frames_with(writer, queue, None, |_| {}).await
+}
+
+/// As [`write_queued_frames`], failing with [`io::ErrorKind::TimedOut`] when one write (a batch)
+/// does not complete within `deadline` (the peer is not reading), and calling `written` with
+/// the body bytes of each batch once it is written (to give them back to a [`ByteBudget`]).
+pub async fn write_queued_frames_with<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    queue: &mut tokio::sync::mpsc::Receiver<Vec<u8>>,
+    deadline: Option<Duration>,
+    mut written: impl FnMut(usize),
+) -> Result<(), FrameIoError> {
     let mut batch = Vec::new();
     while let Some(body) = queue.recv().await {
         batch.clear();
         frame::encode_into(&mut batch, &body)?;
+        let mut bodies = body.len();
+        drop(body);
         while batch.len() < WRITE_BATCH_BYTES {
             let Ok(body) = queue.try_recv() else { break };
             frame::encode_into(&mut batch, &body)?;
+            bodies += body.len();
         }
-        writer.write_all(&batch).await?;
+        match deadline {
+            None => writer.write_all(&batch).await?,
+            Some(deadline) => {
+                tokio::time::timeout(deadline, writer.write_all(&batch)).await.map_err(|_| {
+                    io::Error::new(io::ErrorKind::TimedOut, "peer not reading: write deadline passed")
+                })??
+            }
+        }
+        written(bodies);
         if batch.capacity() > 4 * WRITE_BATCH_BYTES {
             // A one-off large frame: do not keep its buffer for the life of the connection.
             batch = Vec::new();
@@ -312,5 +348,44 @@ mod tests {
         tx.send(vec![0; frame::MAX_FRAME_LEN + 1]).await.unwrap();
         drop(tx);
         assert!(matches!(write_queued_frames(&mut a, &mut rx).await, Err(FrameIoError::Frame(_))));
+    }
+
+    /// A peer that does not read fails the writer at the deadline; bytes written are reported.
+    #[tokio::test]
+    async fn a_write_that_stalls_past_its_deadline_fails_and_written_bytes_are_reported() {
+        let (mut a, b) = tokio::io::duplex(1024);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
+        tx.send(vec![1; 100]).await.unwrap();
+        tx.send(vec![2; 5000]).await.unwrap();
+        drop(tx);
+        let mut reported = Vec::new();
+        let result =
+            write_queued_frames_with(&mut a, &mut rx, Some(Duration::from_millis(200)), |n| reported.push(n))
+                .await;
+        assert!(matches!(result, Err(FrameIoError::Io(e)) if e.kind() == io::ErrorKind::TimedOut));
+        assert!(reported.is_empty(), "nothing was written whole");
+
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
+        tx.send(vec![3; 10]).await.unwrap();
+        drop(tx);
+        let mut total = 0;
+        let (mut a, _b2) = tokio::io::duplex(1024);
+        write_queued_frames_with(&mut a, &mut rx, Some(Duration::from_secs(5)), |n| total += n)
+            .await
+            .unwrap();
+        assert_eq!(total, 10);
+        drop(b);
+    }
+
+    #[tokio::test]
+    async fn a_receivers_limit_refuses_a_longer_frame_before_reading_it() {
+        let (mut a, mut b) = tokio::io::duplex(64);
+        write_frame(&mut a, &[7; 10]).await.unwrap();
+        assert_eq!(read_frame_within(&mut b, 10).await.unwrap(), Some(vec![7; 10]));
+        a.write_all(&11u32.to_be_bytes()).await.unwrap();
+        assert!(matches!(
+            read_frame_within(&mut b, 10).await,
+            Err(FrameIoError::Frame(FrameError::OverLimit { len: 11, max: 10 }))
+        ));
     }
 }
