@@ -15,6 +15,12 @@ pub const PROTOCOL_VERSION: u8 = 1;
 /// The largest client nonce the API accepts (it goes into the attestation document).
 pub const MAX_NONCE_LEN: usize = 64;
 
+/// The longest request id or wallet id, in bytes (each is `[A-Za-z0-9_-]`, so also in
+/// characters). The API's `X-Request-Id` is 16 to 64 characters and the enclave's wallet ids
+/// are 27 (`wa-` and 24 hex digits); the parent and the enclave both check against this one
+/// value, so an id the parent accepts is never refused by the enclave.
+pub const MAX_ID_LEN: usize = 64;
+
 /// The largest message the enclave signs with `kind: Message`.
 pub const MAX_MESSAGE_LEN: usize = 64 * 1024;
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use serde_bytes::ByteBuf;
 use signer_common::protocol::{
-    AttestRequest, Attestation, AttestationMode, CreateWallet, ErrorCode, Evidence, MAX_NONCE_LEN, Pong,
-    Request, Response, RootCertificate, SealedWallet, SessionDocument, SessionQuery, SignKind, SignRequest,
-    Signed, WalletCreated,
+    AttestRequest, Attestation, AttestationMode, CreateWallet, ErrorCode, Evidence, MAX_ID_LEN,
+    MAX_NONCE_LEN, Pong, Request, Response, RootCertificate, SealedWallet, SessionDocument, SessionQuery,
+    SignKind, SignRequest, Signed, WalletCreated,
 };
 use signer_common::receipt::{Receipt, ReceiptKind};
 
@@ -19,9 +19,6 @@ use crate::nsm::Nsm;
 use crate::seal::WalletSealer;
 use crate::session::Sessions;
 use crate::wallet::{SignError, WalletKey};
-
-/// The longest request or wallet id the enclave accepts.
-pub const MAX_ID_LEN: usize = 64;
 
 /// Keys derived from the master key once it is known.
 struct Keys {
@@ -510,5 +507,38 @@ mod tests {
             s.request_id = "x".repeat(MAX_ID_LEN + 1);
         }
         assert_eq!(code(f.core.handle(bad_id)), ErrorCode::BadRequest);
+    }
+
+    #[test]
+    fn ids_of_max_id_len_are_accepted_and_one_more_is_refused() {
+        let f = ready();
+        let created = |request_id: String| {
+            f.core.handle(Request::CreateWallet(CreateWallet {
+                request_id,
+                curve: Curve::Ed25519,
+                nonce: None,
+                attestation: AttestationMode::Session,
+            }))
+        };
+        assert!(matches!(created("c".repeat(MAX_ID_LEN)), Response::WalletCreated(_)));
+        assert_eq!(code(created("c".repeat(MAX_ID_LEN + 1))), ErrorCode::BadRequest);
+
+        let wallet = create(&f.core, Curve::Ed25519).wallet;
+        let with_id = |request_id: String| {
+            let mut req = sign_req(wallet.clone(), SignKind::Hash, vec![0; 32]);
+            if let Request::Sign(s) = &mut req {
+                s.request_id = request_id;
+            }
+            f.core.handle(req)
+        };
+        assert!(matches!(with_id("s".repeat(MAX_ID_LEN)), Response::Signed(_)));
+        assert_eq!(code(with_id("s".repeat(MAX_ID_LEN + 1))), ErrorCode::BadRequest);
+        // A wallet id one past the limit is refused as a bad request, before the seal is tried.
+        let mut long_wallet = wallet.clone();
+        long_wallet.wallet_id = "w".repeat(MAX_ID_LEN + 1);
+        assert_eq!(
+            code(f.core.handle(sign_req(long_wallet, SignKind::Hash, vec![0; 32]))),
+            ErrorCode::BadRequest
+        );
     }
 }
