@@ -66,43 +66,63 @@ impl MasterKey {
 
     /// DEV MODE ONLY: reads the master key from `path`, creating it (mode 0600) with 32 random
     /// bytes on first use. Anyone who can read the file can unseal every wallet.
+    ///
+    /// Creation never replaces a key: the key is written whole to a temporary file of its own,
+    /// synced, then hard-linked to `path`, which fails if `path` exists. Of enclaves started at
+    /// once, one wins and the others read its key.
     pub fn load_or_create_dev(path: &Path) -> io::Result<MasterKey> {
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                let bytes = Zeroizing::new(bytes);
-                let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-                    io::Error::new(io::ErrorKind::InvalidData, "dev master key file is not 32 bytes")
-                })?;
-                Ok(MasterKey(key))
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let mut key = [0u8; 32];
-                getrandom::fill(&mut key).map_err(io::Error::other)?;
-                let master = MasterKey(key);
-                key.zeroize();
-                write_new_private_file(path, &master.0)?;
-                Ok(master)
-            }
+        match read_dev_key(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            read => return read,
+        }
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(io::Error::other)?;
+        let master = MasterKey(key);
+        key.zeroize();
+        match write_new_private_file(path, &master.0) {
+            Ok(()) => Ok(master),
+            // Another enclave created it first: use its key, not ours.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => read_dev_key(path),
             Err(e) => Err(e),
         }
     }
 }
 
-/// Writes a new file readable only by its owner; fails if it exists. The data is written to a
-/// temporary file first and renamed, so a crash never leaves a half-written key.
+fn read_dev_key(path: &Path) -> io::Result<MasterKey> {
+    let bytes = Zeroizing::new(std::fs::read(path)?);
+    let key: [u8; 32] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "dev master key file is not 32 bytes"))?;
+    Ok(MasterKey(key))
+}
+
+/// Creates `path` readable only by its owner, holding `bytes`; fails with `AlreadyExists` if it
+/// exists, and never replaces it. The data goes to a temporary file of this call's own (unique
+/// name, `create_new`), is synced, then hard-linked to `path` (`link` never replaces), so no
+/// reader ever sees a half-written file.
 fn write_new_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
+    let mut suffix = [0u8; 8];
+    getrandom::fill(&mut suffix).map_err(io::Error::other)?;
+    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    let mut tmp_name = name.to_os_string();
+    tmp_name.push(format!(".{}.{}.tmp", std::process::id(), hex::encode(suffix)));
+    let tmp = path.with_file_name(tmp_name);
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::hard_link(&tmp, path)
+    })();
     let _ = std::fs::remove_file(&tmp);
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    if path.exists() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io::Error::new(io::ErrorKind::AlreadyExists, "master key file appeared meanwhile"));
+    written?;
+    // Make the new name durable too.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
     }
-    std::fs::rename(&tmp, path)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -145,5 +165,33 @@ mod tests {
         assert_eq!(first.0, second.0);
         std::fs::write(&path, b"short").unwrap();
         assert!(MasterKey::load_or_create_dev(&path).is_err());
+    }
+
+    /// Enclaves started at once on an empty state dir: one key is created, every one of them
+    /// ends with it, and no temporary file is left behind.
+    #[test]
+    fn racing_creators_end_with_one_key_all_agreeing() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("dev-master.key");
+            let start = std::sync::Arc::new(std::sync::Barrier::new(16));
+            let racers: Vec<_> = (0..16)
+                .map(|_| {
+                    let (path, start) = (path.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        MasterKey::load_or_create_dev(&path).unwrap().0
+                    })
+                })
+                .collect();
+            let keys: Vec<[u8; 32]> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+            let on_disk = std::fs::read(&path).unwrap();
+            for key in &keys {
+                assert_eq!(key.as_slice(), on_disk.as_slice(), "a racer kept a key that is not on disk");
+            }
+            let names: Vec<_> =
+                std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+            assert_eq!(names, ["dev-master.key"], "left behind: {names:?}");
+        }
     }
 }
