@@ -279,7 +279,7 @@ fn check_nonce(nonce: Option<&[u8]>) -> Result<(), Refusal> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "mock-nsm"))]
 mod tests {
     use super::*;
     use crate::nsm::mock::MockNsm;

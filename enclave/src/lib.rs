@@ -4,7 +4,8 @@
 //! - [`core`]: the sans-I/O request handler ([`core::EnclaveCore`]).
 //! - [`server`]: the socket shell around it.
 //! - [`nsm`]: the Nitro Secure Module behind a trait, with the real driver (feature `nitro`) and
-//!   a mock that signs real COSE documents with a local test PKI.
+//!   a mock that signs real COSE documents with a local test PKI (feature `mock-nsm`, default;
+//!   left out of the enclave image).
 //! - [`keys`], [`seal`], [`wallet`]: the master key and its derivations, sealed wallets, and
 //!   per-curve keys.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]

@@ -18,7 +18,8 @@ use tracing::{error, info, warn};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum NsmKind {
-    /// The local mock NSM (a test PKI under --state-dir).
+    /// The local mock NSM (a test PKI under --state-dir); needs the `mock-nsm` feature (default,
+    /// not in the enclave image).
     Mock,
     /// The real Nitro Secure Module (/dev/nsm); needs the `nitro` feature.
     Nitro,
@@ -74,6 +75,7 @@ fn main() -> ExitCode {
 
 fn open_nsm(args: &Args) -> Result<Arc<dyn Nsm>, String> {
     match args.nsm {
+        #[cfg(feature = "mock-nsm")]
         NsmKind::Mock => {
             let dir = args.state_dir.as_ref().ok_or("--nsm mock needs --state-dir")?;
             let exe = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
@@ -83,6 +85,10 @@ fn open_nsm(args: &Args) -> Result<Arc<dyn Nsm>, String> {
             warn!("MOCK NSM: attestation documents chain to a local test root, not to AWS");
             Ok(Arc::new(nsm))
         }
+        #[cfg(not(feature = "mock-nsm"))]
+        NsmKind::Mock => Err(
+            "this build has no mock NSM (built without the `mock-nsm` feature, as the enclave image is); use --nsm nitro".into(),
+        ),
         #[cfg(feature = "nitro")]
         NsmKind::Nitro => {
             Ok(Arc::new(signer_enclave::nsm::nitro::NitroNsm::open().map_err(|e| format!("NSM: {e}"))?))

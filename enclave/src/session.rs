@@ -107,7 +107,7 @@ impl Sessions {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "mock-nsm"))]
 mod tests {
     use super::*;
     use crate::nsm::mock::MockNsm;

@@ -1,6 +1,7 @@
 //! The `signer-enclave` binary itself: starts on a Unix socket with the mock NSM, answers over
 //! its socket, and exits when its standard input closes.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![cfg_attr(not(feature = "mock-nsm"), allow(dead_code, unused_imports))]
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -56,6 +57,7 @@ fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
     }
 }
 
+#[cfg(feature = "mock-nsm")]
 #[test]
 fn serves_ping_and_exits_when_stdin_closes() {
     let dir = tempfile::tempdir().unwrap();
@@ -67,6 +69,7 @@ fn serves_ping_and_exits_when_stdin_closes() {
     assert!(wait_exit(&mut child).success());
 }
 
+#[cfg(feature = "mock-nsm")]
 #[test]
 fn without_a_master_key_it_is_not_ready() {
     let dir = tempfile::tempdir().unwrap();
@@ -86,4 +89,25 @@ fn the_real_nsm_needs_the_nitro_feature() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--features nitro"));
+}
+
+/// The enclave image is built without the mock: `--nsm mock` then fails, saying why.
+#[cfg(not(feature = "mock-nsm"))]
+#[test]
+fn a_build_without_the_mock_refuses_nsm_mock() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_signer-enclave"))
+        .arg("--listen")
+        .arg(format!("unix:{}", dir.path().join("e.sock").display()))
+        .args(["--nsm", "mock", "--state-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no mock NSM"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dir.path().join("e.sock").exists(), "it must not listen");
 }

@@ -1,6 +1,7 @@
 //! Attacks on the enclave socket, against the real `signer-enclave` binary (mock NSM, Unix
 //! socket, own temporary directory): peers that hold half a frame, that fill every connection
 //! slot, or that send large requests and never read the answers. See docs/enclave-limits.md.
+#![cfg(feature = "mock-nsm")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::io::{ErrorKind, Read, Write};

@@ -1,10 +1,11 @@
-//! The Nitro Secure Module behind a trait: the real driver ([`nitro`], feature `nitro`) and a
-//! mock ([`mock`]) that signs real COSE_Sign1 ES384 documents with a local P-384 PKI of the same
+//! The Nitro Secure Module behind a trait: the real driver (`nitro`, feature `nitro`) and a
+//! mock (`mock`, feature `mock-nsm`, in the default features but not in the enclave image) that signs real COSE_Sign1 ES384 documents with a local P-384 PKI of the same
 //! shape as AWS's. Both go through the same verifier (`signer_common::attestation::verify`);
 //! only the pinned root differs.
 
 use std::collections::BTreeMap;
 
+#[cfg(feature = "mock-nsm")]
 pub mod mock;
 #[cfg(feature = "nitro")]
 pub mod nitro;
@@ -80,6 +81,7 @@ pub enum NsmError {
 }
 
 /// Checks the optional attestation fields against the NSM limit.
+#[cfg(any(feature = "mock-nsm", feature = "nitro"))]
 pub(crate) fn check_attestation_inputs(
     user_data: Option<&[u8]>,
     nonce: Option<&[u8]>,
