@@ -1,6 +1,7 @@
 //! Types and codecs shared by the enclave, the parent and clients.
 //!
 //! Everything here is sans-I/O: no sockets, no async, no global state, so a client can embed it.
+//! - [`api`]: the JSON types of the parent's HTTP API and the parsing of its headers.
 //! - [`frame`]: the length-prefixed framing of the enclave socket.
 //! - [`protocol`]: the versioned CBOR request/response messages carried in those frames.
 //! - [`receipt`]: the deterministic CBOR receipt that describes every signing result.
@@ -9,6 +10,7 @@
 //! - [`encoding`]: the hex and base64url forms used in JSON.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod api;
 pub mod attestation;
 pub mod encoding;
 pub mod frame;

@@ -19,7 +19,7 @@ use crate::auth::TokenKeys;
 use crate::dev::{self, Supervisor};
 use crate::enclave::{DEFAULT_POOL_SIZE, EnclaveClient};
 use crate::metrics::Metrics;
-use crate::store::{SqliteStore, WalletStore};
+use crate::store::{SqliteStore, Store};
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -118,7 +118,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-async fn open_store(data_dir: &Path) -> Result<(Arc<dyn WalletStore>, Arc<TokenKeys>), CliError> {
+async fn open_store(data_dir: &Path) -> Result<(Arc<dyn Store>, Arc<TokenKeys>), CliError> {
     let dir = data_dir.to_path_buf();
     let opened = tokio::task::spawn_blocking(move || {
         let store = SqliteStore::open_in(&dir).map_err(|e| fail("opening the store", e))?;
@@ -137,7 +137,7 @@ async fn bind(listen: &str) -> Result<TcpListener, CliError> {
 fn state(
     common: &CommonArgs,
     enclave: EnclaveAddr,
-    store: Arc<dyn WalletStore>,
+    store: Arc<dyn Store>,
     tokens: Arc<TokenKeys>,
 ) -> AppState {
     let timeout = Duration::from_millis(common.enclave_timeout_ms.max(1));

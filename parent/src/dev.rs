@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::{now_rfc3339, random_hex};
 use crate::auth::{DEV_TOKEN_LIFETIME, TokenKeys, write_private_file};
-use crate::store::{AppRecord, CredentialRecord, OrgRecord, UserRecord, WalletStore};
+use crate::store::{AppRecord, CredentialRecord, OrgRecord, Store, UserRecord};
 
 /// The credentials file written by dev mode.
 pub const CREDENTIALS_FILE: &str = "dev-credentials.json";
@@ -138,11 +138,7 @@ fn new_key_credential(user_id: &str, date: &str) -> Result<(CredentialRecord, De
 
 /// The credential in an existing credentials file, if it is still the stored credential of
 /// `user_id` and its private key matches the stored public key.
-async fn reusable_credential(
-    store: &dyn WalletStore,
-    path: &Path,
-    user_id: &str,
-) -> Option<DevKeyCredential> {
+async fn reusable_credential(store: &dyn Store, path: &Path, user_id: &str) -> Option<DevKeyCredential> {
     let text = std::fs::read_to_string(path).ok()?;
     let old: DevCredentials = serde_json::from_str(&text).ok()?;
     let entry = old.credential;
@@ -154,7 +150,7 @@ async fn reusable_credential(
 /// Makes sure the store holds a dev organisation, admin user, key credential and default app;
 /// writes `data_dir/dev-credentials.json` (mode 0600) with a fresh access token.
 pub async fn bootstrap(
-    store: &dyn WalletStore,
+    store: &dyn Store,
     tokens: &TokenKeys,
     data_dir: &Path,
     listen: SocketAddr,
@@ -347,7 +343,7 @@ async fn supervise(bin: PathBuf, data_dir: PathBuf, mut stopped: watch::Receiver
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::SqliteStore;
+    use crate::store::{IdentityStore as _, SqliteStore};
 
     #[tokio::test]
     async fn bootstrap_creates_then_keeps_the_identity() {

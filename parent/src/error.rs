@@ -7,7 +7,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use signer_common::api::{ErrorAnswer, ErrorDetail, NonceError};
+use signer_common::encoding::DecodeError;
 use signer_common::protocol::{EnclaveError, ErrorCode};
 
 use crate::enclave::EnclaveUnavailable;
@@ -28,15 +29,20 @@ pub enum ApiError {
     /// `kind` is not a supported signature kind.
     #[error("unknown kind; expected Hash or Message")]
     UnknownKind,
-    /// A field that must be `0x`-prefixed hex is not.
-    #[error("`{0}` must be 0x-prefixed hex")]
-    InvalidHex(&'static str),
+    /// A field that must be hex is not ([`signer_common::encoding::from_hex0x`] says why).
+    #[error("`{field}` {reason}")]
+    InvalidHex {
+        /// The field's JSON name.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: DecodeError,
+    },
     /// `hash` is not exactly 32 bytes.
     #[error("`hash` must be exactly 32 bytes")]
     InvalidHashLength,
     /// `X-Request-Nonce` or `?nonce=` is not hex of 1 to 64 bytes.
-    #[error("nonce must be hex (optionally 0x-prefixed) of 1 to 64 bytes")]
-    InvalidNonce,
+    #[error("{0}")]
+    InvalidNonce(#[from] NonceError),
     /// The enclave refused the request as malformed.
     #[error("{0}")]
     EnclaveBadRequest(String),
@@ -53,7 +59,7 @@ pub enum ApiError {
     #[error("method not allowed")]
     MethodNotAllowed,
     /// The body is larger than the limit.
-    #[error("request body larger than {} bytes", crate::api::BODY_LIMIT)]
+    #[error("request body larger than {} bytes", crate::limits::BODY_LIMIT)]
     PayloadTooLarge,
     /// The enclave could not be reached or did not answer in time.
     #[error("enclave unavailable")]
@@ -78,9 +84,9 @@ impl ApiError {
             | ApiError::InvalidParameter(_)
             | ApiError::UnknownCurve
             | ApiError::UnknownKind
-            | ApiError::InvalidHex(_)
+            | ApiError::InvalidHex { .. }
             | ApiError::InvalidHashLength
-            | ApiError::InvalidNonce
+            | ApiError::InvalidNonce(_)
             | ApiError::EnclaveBadRequest(_)
             | ApiError::Unsupported(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -99,9 +105,9 @@ impl ApiError {
             ApiError::InvalidParameter(_) => "invalid_parameter",
             ApiError::UnknownCurve => "unknown_curve",
             ApiError::UnknownKind => "unknown_kind",
-            ApiError::InvalidHex(_) => "invalid_hex",
+            ApiError::InvalidHex { .. } => "invalid_hex",
             ApiError::InvalidHashLength => "invalid_hash_length",
-            ApiError::InvalidNonce => "invalid_nonce",
+            ApiError::InvalidNonce(_) => "invalid_nonce",
             ApiError::EnclaveBadRequest(_) => "bad_request",
             ApiError::Unsupported(_) => "unsupported",
             ApiError::Unauthorized => "unauthorized",
@@ -149,7 +155,7 @@ impl IntoResponse for ApiError {
                 "the enclave refused a stored sealed wallet: the store may have been tampered with"
             );
         }
-        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        let body = ErrorAnswer { error: ErrorDetail { code: self.code().into(), message: self.to_string() } };
         (status, Json(body)).into_response()
     }
 }

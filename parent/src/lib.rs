@@ -5,8 +5,9 @@
 //! forwards requests to the enclave, which checks everything it relies on.
 //!
 //! - [`enclave`]: pooled, multiplexing client of the enclave socket.
-//! - [`store`]: the [`store::WalletStore`] trait and its SQLite implementation.
-//! - [`api`]: the axum router and handlers.
+//! - [`store`]: the store traits ([`store::Store`]) and their SQLite implementation.
+//! - [`api`]: the axum router and handlers, one file per resource.
+//! - [`limits`]: the HTTP server's limits.
 //! - [`auth`]: access tokens (HS256 JWT) and the bearer-token extractor.
 //! - [`error`]: the one error enum of the API and its JSON shape.
 //! - [`metrics`]: a small Prometheus registry.
@@ -20,5 +21,6 @@ pub mod cli;
 pub mod dev;
 pub mod enclave;
 pub mod error;
+pub mod limits;
 pub mod metrics;
 pub mod store;

@@ -15,7 +15,7 @@ use signer_parent::api::{AppState, router};
 use signer_parent::auth::TokenKeys;
 use signer_parent::enclave::EnclaveClient;
 use signer_parent::metrics::Metrics;
-use signer_parent::store::{SqliteStore, WalletStore};
+use signer_parent::store::{SqliteStore, Store};
 use signer_transport::{EnclaveAddr, Listener};
 use support::{Fake, Reply, http, raw, run_fake};
 
@@ -35,7 +35,7 @@ impl Harness {
         let fake = Arc::new(Fake::default());
         fake.ready.store(true, Ordering::SeqCst);
         let fake_task = tokio::spawn(run_fake(Listener::bind(&socket).unwrap(), fake.clone()));
-        let store: Arc<dyn WalletStore> = Arc::new(SqliteStore::open_in(dir.path()).unwrap());
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in(dir.path()).unwrap());
         let tokens = TokenKeys::from_secret(&[7; 32]);
         let token = tokens.issue("us-1", "or-1", Duration::from_secs(3600)).unwrap();
         let state = AppState {
@@ -93,7 +93,7 @@ async fn health_readiness_and_unknown_routes() {
 #[tokio::test]
 async fn enclave_down_is_503_and_nothing_is_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn WalletStore> = Arc::new(SqliteStore::open_in(dir.path()).unwrap());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in(dir.path()).unwrap());
     let tokens = TokenKeys::from_secret(&[7; 32]);
     let token = tokens.issue("us-1", "or-1", Duration::from_secs(3600)).unwrap();
     let state = AppState {
@@ -280,6 +280,46 @@ async fn bad_inputs_are_400() {
     }
     let reply = http(h.addr, "GET", "/enclave/attestation?nonce=xyz", &[], None).await;
     assert_eq!((reply.status, reply.error_code().as_str()), (400, "invalid_nonce"));
+}
+
+#[tokio::test]
+async fn unknown_body_fields_are_refused_and_nothing_is_created() {
+    let h = Harness::start().await;
+    let auth = h.auth();
+    let reply = http(
+        h.addr,
+        "POST",
+        "/wallets",
+        &[("authorization", &auth)],
+        Some(br#"{"curve":"ed25519","nmae":"typo"}"#),
+    )
+    .await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (400, "invalid_json"));
+    assert!(reply.json()["error"]["message"].as_str().unwrap().contains("unknown field `nmae`"));
+    assert_eq!(h.fake.next_wallet.load(Ordering::SeqCst), 0, "the enclave was not asked");
+    assert_eq!(h.get("/wallets").await.json()["items"], json!([]));
+
+    h.create("ed25519").await;
+    let before = h.fake.sealed.lock().unwrap().len();
+    let body = json!({ "kind": "Hash", "hash": format!("0x{}", "ab".repeat(32)), "hashh": "0x" });
+    let reply = h.post("/wallets/wa-0000/signatures", &body).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (400, "invalid_json"), "{}", reply.text());
+    assert_eq!(h.fake.sealed.lock().unwrap().len(), before);
+}
+
+#[tokio::test]
+async fn hex_errors_say_what_is_wrong() {
+    let h = Harness::start().await;
+    h.create("ed25519").await;
+    for (hash, message) in [
+        ("0xabc", "`hash` has an odd number of hex digits"),
+        ("abcd", "`hash` must start with 0x"),
+        ("0xabzz", "`hash` has a character that is not a hex digit at position 4"),
+    ] {
+        let reply = h.post("/wallets/wa-0000/signatures", &json!({ "kind": "Hash", "hash": hash })).await;
+        assert_eq!((reply.status, reply.error_code().as_str()), (400, "invalid_hex"), "{hash}");
+        assert_eq!(reply.json()["error"]["message"], message, "{hash}");
+    }
 }
 
 #[tokio::test]
