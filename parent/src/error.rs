@@ -5,7 +5,8 @@
 //! internal details are logged, not returned, and nothing a client sent as a secret is echoed.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use signer_common::api::{ErrorAnswer, ErrorDetail, NonceError};
 use signer_common::encoding::DecodeError;
@@ -61,6 +62,15 @@ pub enum ApiError {
     /// The body is larger than the limit.
     #[error("request body larger than {} bytes", crate::limits::BODY_LIMIT)]
     PayloadTooLarge,
+    /// Past the rate limit of this route for this client address.
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    TooManyRequests {
+        /// The `Retry-After` value.
+        retry_after_secs: u64,
+    },
+    /// The request (body included) did not complete within the request timeout.
+    #[error("the request did not complete in time")]
+    RequestTimeout,
     /// The enclave could not be reached or did not answer in time.
     #[error("enclave unavailable")]
     EnclaveUnavailable,
@@ -93,6 +103,8 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::EnclaveUnavailable | ApiError::EnclaveNotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::SealedWalletInvalid | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -114,6 +126,8 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::EnclaveUnavailable => "enclave_unavailable",
             ApiError::EnclaveNotReady(_) => "enclave_not_ready",
             ApiError::SealedWalletInvalid => "sealed_wallet_invalid",
@@ -156,7 +170,13 @@ impl IntoResponse for ApiError {
             );
         }
         let body = ErrorAnswer { error: ErrorDetail { code: self.code().into(), message: self.to_string() } };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyRequests { retry_after_secs } = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(RETRY_AFTER, value);
+        }
+        response
     }
 }
 

@@ -11,6 +11,8 @@
 //! - [`auth`]: access tokens (HS256 JWT) and the bearer-token extractor.
 //! - [`error`]: the one error enum of the API and its JSON shape.
 //! - [`metrics`]: a small Prometheus registry.
+//! - [`server`]: the accept loop (header-read timeout, connection cap, drain).
+//! - [`ratelimit`]: the per-client rate limit of the attestation routes.
 //! - [`dev`]: dev-mode bootstrap and enclave supervision.
 //! - [`cli`]: the `signer-parent` command line.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -23,4 +25,6 @@ pub mod enclave;
 pub mod error;
 pub mod limits;
 pub mod metrics;
+pub mod ratelimit;
+pub mod server;
 pub mod store;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use signer_common::encoding::from_b64;
 use signer_common::protocol::ErrorCode;
+use signer_parent::api::health::metrics_router;
 use signer_parent::api::{AppState, router};
 use signer_parent::auth::TokenKeys;
 use signer_parent::enclave::EnclaveClient;
@@ -21,6 +22,7 @@ use support::{Fake, Reply, http, raw, run_fake};
 
 struct Harness {
     addr: SocketAddr,
+    metrics_addr: SocketAddr,
     fake: Arc<Fake>,
     tokens: TokenKeys,
     token: String,
@@ -38,16 +40,20 @@ impl Harness {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in(dir.path()).unwrap());
         let tokens = TokenKeys::from_secret(&[7; 32]);
         let token = tokens.issue("us-1", "or-1", Duration::from_secs(3600)).unwrap();
+        let metrics = Arc::new(Metrics::new());
         let state = AppState {
             enclave: EnclaveClient::new(socket, 2, Duration::from_secs(2)),
             store,
             tokens: Arc::new(tokens.clone()),
-            metrics: Arc::new(Metrics::new()),
+            metrics: metrics.clone(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
-        Harness { addr, fake, tokens, token, dir, _fake_task: fake_task }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, metrics_router(metrics)).await.unwrap() });
+        Harness { addr, metrics_addr, fake, tokens, token, dir, _fake_task: fake_task }
     }
 
     fn auth(&self) -> String {
@@ -457,7 +463,9 @@ async fn enclave_endpoints_metrics_and_openapi() {
     h.create("ed25519").await;
     h.get("/wallets/wa-0000").await;
     h.get("/wallets/missing").await;
-    let reply = http(h.addr, "GET", "/metrics", &[], None).await;
+    // Not on the API listener: on its own.
+    assert_eq!(http(h.addr, "GET", "/metrics", &[("authorization", &h.auth())], None).await.status, 404);
+    let reply = http(h.metrics_addr, "GET", "/metrics", &[], None).await;
     assert_eq!(reply.status, 200);
     assert!(reply.headers["content-type"].starts_with("text/plain; version=0.0.4"));
     let text = reply.text();

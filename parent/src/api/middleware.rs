@@ -73,6 +73,15 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
+/// Middleware: a request (reading its body included) that takes longer than the timeout is
+/// answered 408 and dropped.
+pub async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::RequestTimeout.into_response(),
+    }
+}
+
 /// Standard methods by name; anything else as `OTHER`, so labels stay bounded.
 fn metric_method(method: &Method) -> &'static str {
     match *method {
