@@ -258,6 +258,7 @@ async fn dev(args: DevArgs) -> Result<(), CliError> {
             bin.display()
         )));
     }
+    dev::write_pcrs(dir, &bin).map_err(|e| fail("expected PCRs", e))?;
     let listener = bind(&args.common.listen).await?;
     let local = listener.local_addr().map_err(|e| fail("listen address", e))?;
     // A free port by default: several dev stacks (tests) run side by side.
