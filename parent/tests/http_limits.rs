@@ -149,6 +149,26 @@ async fn three_hundred_slow_clients_are_capped_and_a_new_client_is_served_once_t
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_never_arrives_is_answered_408_at_the_request_timeout() {
+    let dev = start(&["--request-timeout-ms", "1000"]).await;
+    let credentials = std::fs::read(dev._dir.path().join("data/dev-credentials.json")).unwrap();
+    let credentials: serde_json::Value = serde_json::from_slice(&credentials).unwrap();
+    let token = credentials["accessToken"].as_str().unwrap();
+    let mut stream = TcpStream::connect(dev.addr).await.unwrap();
+    // Complete headers, then 10 of the 100 body bytes announced, then nothing.
+    let head = format!(
+        "POST /wallets HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {token}\r\ncontent-length: 100\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(b"{\"curve\":").await.unwrap();
+    let mut response = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut response)).await;
+    assert!(read.is_ok(), "no answer within 30 s");
+    let reply = support::parse_response(&response);
+    assert_eq!((reply.status, reply.error_code().as_str()), (408, "request_timeout"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attestation_answers_429_with_retry_after_past_the_rate() {
     let dev = start(&["--attestation-rate", "0.1", "--attestation-burst", "3"]).await;
     for _ in 0..3 {
