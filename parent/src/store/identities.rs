@@ -3,8 +3,8 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::error::{StoreError, StoreFuture};
 use super::sqlite::{SqliteStore, is_constraint};
-use super::{StoreError, StoreFuture};
 
 /// An organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,37 +13,15 @@
 //! mode, migrations at open); each resource file holds its part of it. A PostgreSQL store can
 //! implement the same traits later.
 
-use std::future::Future;
-use std::pin::Pin;
-
+pub mod error;
 pub mod identities;
 pub mod sqlite;
 pub mod wallets;
 
+pub use error::{StoreError, StoreFuture};
 pub use identities::{AppRecord, CredentialRecord, IdentityStore, OrgRecord, UserRecord};
 pub use sqlite::{DB_FILE, SqliteStore};
 pub use wallets::{WalletPage, WalletRecord, WalletStore};
-
-/// A store failure. Details are for logs only.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The database failed.
-    #[error("database: {0}")]
-    Db(#[from] rusqlite::Error),
-    /// A row holds a value this build cannot read.
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
-    /// The blocking task running the query panicked or was cancelled.
-    #[error("store task failed: {0}")]
-    Task(String),
-    /// The record already exists.
-    #[error("duplicate record")]
-    Duplicate,
-}
-
-/// A future returned by the store.
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// Everything a store provides: what the HTTP layer and dev bootstrap hold.
 pub trait Store: WalletStore + IdentityStore {}

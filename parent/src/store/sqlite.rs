@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 use signer_common::protocol::SealedWallet;
 
-use super::{StoreError, StoreFuture};
+use super::error::{StoreError, StoreFuture};
 
 /// The file name of the SQLite database inside the data directory.
 pub const DB_FILE: &str = "parent.sqlite3";

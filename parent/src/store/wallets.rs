@@ -5,8 +5,8 @@ use rusqlite::{OptionalExtension, params};
 use serde_bytes::ByteBuf;
 use signer_common::protocol::{Curve, SealedWallet};
 
+use super::error::{StoreError, StoreFuture};
 use super::sqlite::{SqliteStore, is_constraint};
-use super::{StoreError, StoreFuture};
 
 /// A wallet as stored: the public record, the sealed key and the creation evidence.
 #[derive(Clone, PartialEq, Eq)]
@@ -245,7 +245,7 @@ mod tests {
     use rusqlite::Connection;
 
     use super::*;
-    use crate::store::DB_FILE;
+    use crate::store::sqlite::DB_FILE;
 
     fn wallet(id: &str, org: &str, date: &str) -> WalletRecord {
         WalletRecord {
