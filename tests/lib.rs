@@ -40,6 +40,8 @@ pub struct Stack {
     pub dir: PathBuf,
     pub port: u16,
     pub url: String,
+    /// Where `GET /metrics` is served (its own listener, not the API's).
+    pub metrics_url: String,
     child: Option<Child>,
     _tmp: Option<tempfile::TempDir>,
 }
@@ -55,8 +57,14 @@ impl Stack {
 
     /// Starts a stack on an existing data directory, on a new port.
     pub fn start_in(dir: &Path) -> Stack {
-        let mut stack =
-            Stack { dir: dir.to_path_buf(), port: 0, url: String::new(), child: None, _tmp: None };
+        let mut stack = Stack {
+            dir: dir.to_path_buf(),
+            port: 0,
+            url: String::new(),
+            metrics_url: String::new(),
+            child: None,
+            _tmp: None,
+        };
         stack.launch();
         stack
     }
@@ -73,10 +81,12 @@ impl Stack {
         // The credentials file is rewritten on each start; wait for this start's copy.
         let _ = std::fs::remove_file(self.credentials_path());
         let port = free_port();
+        let metrics_port = free_port();
         let log =
             std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("stack.log")).unwrap();
         let child = Command::new(bin("signer-parent"))
-            .args(["dev", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .args(["dev", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}"), "--data-dir"])
             .arg(&self.dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -85,6 +95,7 @@ impl Stack {
             .expect("start signer-parent");
         self.port = port;
         self.url = format!("http://127.0.0.1:{port}");
+        self.metrics_url = format!("http://127.0.0.1:{metrics_port}/metrics");
         self.child = Some(child);
         self.wait_ready(Duration::from_secs(60));
     }

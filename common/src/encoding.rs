@@ -8,9 +8,18 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
-    /// Not `0x` followed by an even number of hex digits.
-    #[error("expected 0x-prefixed hex")]
+    /// Not hex (the lenient parser of command-line arguments).
+    #[error("expected hex")]
     Hex,
+    /// Hex without the required `0x` prefix.
+    #[error("must start with 0x")]
+    MissingHexPrefix,
+    /// An odd number of hex digits.
+    #[error("has an odd number of hex digits")]
+    OddHexLength,
+    /// A character that is not a hex digit, at this position of the text.
+    #[error("has a character that is not a hex digit at position {0}")]
+    InvalidHexDigit(usize),
     /// Not base64 or base64url.
     #[error("expected base64url")]
     Base64,
@@ -21,16 +30,35 @@ pub fn to_hex0x(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))
 }
 
-/// Parses `0x`-prefixed hex (the prefix is required; either case of digits is accepted).
+/// Parses `0x`-prefixed hex: the one rule for binary values in JSON (hashes, messages, keys,
+/// signature parts). The prefix is required (`0x` or `0X`), digits of either case are accepted,
+/// nothing else (no white space). `0x` alone is the empty byte string.
+///
+/// The error says what is wrong: a missing prefix, an odd number of digits, or the position of
+/// the first character that is not a hex digit (counted in characters of `text`).
 pub fn from_hex0x(text: &str) -> Result<Vec<u8>, DecodeError> {
-    let digits = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).ok_or(DecodeError::Hex)?;
+    let digits =
+        text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).ok_or(DecodeError::MissingHexPrefix)?;
+    if let Some(position) = digits.chars().position(|c| !c.is_ascii_hexdigit()) {
+        return Err(DecodeError::InvalidHexDigit(position + 2));
+    }
+    if !digits.len().is_multiple_of(2) {
+        return Err(DecodeError::OddHexLength);
+    }
     hex::decode(digits).map_err(|_| DecodeError::Hex)
 }
 
 /// Parses hex with or without a `0x` prefix (command-line arguments).
 pub fn from_hex_lenient(text: &str) -> Result<Vec<u8>, DecodeError> {
     let text = text.trim();
-    from_hex0x(text).or_else(|_| hex::decode(text).map_err(|_| DecodeError::Hex))
+    match from_hex0x(text) {
+        Err(DecodeError::MissingHexPrefix) => from_hex0x(&format!("0x{text}")).map_err(|e| match e {
+            // Positions in `text`, which has no prefix.
+            DecodeError::InvalidHexDigit(p) => DecodeError::InvalidHexDigit(p - 2),
+            other => other,
+        }),
+        other => other,
+    }
 }
 
 /// Unpadded base64url.
@@ -62,9 +90,18 @@ mod tests {
     fn hex_round_trip_and_prefix_required() {
         assert_eq!(to_hex0x(&[0xab, 0x01]), "0xab01");
         assert_eq!(from_hex0x("0xAB01").unwrap(), vec![0xab, 0x01]);
-        assert_eq!(from_hex0x("ab01"), Err(DecodeError::Hex));
-        assert_eq!(from_hex0x("0xabc"), Err(DecodeError::Hex));
+        assert_eq!(from_hex0x("0x").unwrap(), Vec::<u8>::new());
+        assert_eq!(from_hex0x("ab01"), Err(DecodeError::MissingHexPrefix));
+        assert_eq!(from_hex0x(""), Err(DecodeError::MissingHexPrefix));
+        assert_eq!(from_hex0x("0xabc"), Err(DecodeError::OddHexLength));
+        assert_eq!(from_hex0x("0xabcg"), Err(DecodeError::InvalidHexDigit(5)));
+        assert_eq!(from_hex0x("0xzz"), Err(DecodeError::InvalidHexDigit(2)));
+        assert_eq!(from_hex0x("0x ab"), Err(DecodeError::InvalidHexDigit(2)));
+        assert_eq!(from_hex0x("0xé"), Err(DecodeError::InvalidHexDigit(2)));
         assert_eq!(from_hex_lenient("ab01").unwrap(), vec![0xab, 0x01]);
+        assert_eq!(from_hex_lenient(" 0xab01 ").unwrap(), vec![0xab, 0x01]);
+        assert_eq!(from_hex_lenient("abc"), Err(DecodeError::OddHexLength));
+        assert_eq!(from_hex_lenient("abx1"), Err(DecodeError::InvalidHexDigit(2)));
     }
 
     #[test]

@@ -14,15 +14,25 @@ use signer_transport::EnclaveAddr;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::api::{AppState, router};
+use crate::api::health::metrics_router;
+use crate::api::{AppState, router_with};
 use crate::auth::TokenKeys;
 use crate::dev::{self, Supervisor};
 use crate::enclave::{DEFAULT_POOL_SIZE, EnclaveClient};
+use crate::limits::defaults;
 use crate::metrics::Metrics;
-use crate::store::{SqliteStore, WalletStore};
+use crate::ratelimit::Rate;
+use crate::server::{self, ConnectionLimits};
+use crate::store::{SqliteStore, Store};
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Hourly log files kept by default with --log-dir (two days).
+pub const DEFAULT_LOG_FILES: usize = 48;
+
+/// The prefix of the log files in --log-dir.
+pub const LOG_FILE_PREFIX: &str = "signer-parent.log";
 
 /// The parent-instance proxy of the enclave signer.
 #[derive(Debug, Parser)]
@@ -31,6 +41,13 @@ pub struct Cli {
     /// Log as JSON lines instead of text (the filter comes from RUST_LOG, default `info`).
     #[arg(long, global = true, env = "SIGNER_LOG_JSON")]
     pub log_json: bool,
+    /// Write the log (the access log included) to files in this directory, `signer-parent.log.<hour>`,
+    /// rotated every hour, instead of stderr.
+    #[arg(long, global = true, env = "SIGNER_LOG_DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// With --log-dir: how many hourly files to keep (older ones are deleted).
+    #[arg(long, global = true, default_value_t = DEFAULT_LOG_FILES)]
+    pub log_max_files: usize,
     /// What to run.
     #[command(subcommand)]
     pub command: Command,
@@ -61,6 +78,26 @@ pub struct CommonArgs {
     /// Deadline of one enclave call, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub enclave_timeout_ms: u64,
+    /// Close a connection whose request headers are not complete within this many milliseconds.
+    #[arg(long, default_value_t = defaults::HEADER_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_ms: u64,
+    /// Answer 408 to a request (body included) not complete within this many milliseconds.
+    #[arg(long, default_value_t = defaults::REQUEST_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_ms: u64,
+    /// Open HTTP connections at most; more clients wait in the listen backlog.
+    #[arg(long, default_value_t = defaults::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Requests per second per client address on /enclave/attestation and
+    /// /enclave/attestation/session (429 past it).
+    #[arg(long, default_value_t = defaults::ATTESTATION_RATE)]
+    pub attestation_rate: f64,
+    /// Requests at once per client address on those routes.
+    #[arg(long, default_value_t = defaults::ATTESTATION_BURST)]
+    pub attestation_burst: f64,
+    /// Where to serve GET /metrics (`off`: nowhere). Default: 127.0.0.1:9464 for `serve`, a free
+    /// loopback port for `dev` (printed at start). The API listener does not serve /metrics.
+    #[arg(long)]
+    pub metrics_listen: Option<String>,
 }
 
 /// `serve`.
@@ -94,20 +131,52 @@ fn fail(context: &str, e: impl std::fmt::Display) -> CliError {
     CliError(format!("{context}: {e}"))
 }
 
-/// Sets up logging to stderr.
-pub fn init_tracing(json: bool) {
+/// Sets up logging: to stderr, or with `log_dir` to files rotated every hour of which at most
+/// `max_files` are kept, through a non-blocking writer. Keep the returned guard for the life of
+/// the process: dropping it flushes the lines still queued.
+pub fn init_tracing(
+    json: bool,
+    log_dir: Option<&Path>,
+    max_files: usize,
+) -> Result<Option<tracing_appender::non_blocking::WorkerGuard>, CliError> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let Some(dir) = log_dir else {
         // Colour codes only for a person at a terminal, not in log files.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        let builder = builder
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        if json {
+            builder.json().init();
+        } else {
+            builder.init();
+        }
+        return Ok(None);
+    };
+    let appender = rolling_log(dir, max_files)?;
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let builder = builder.with_writer(writer).with_ansi(false);
     if json {
         builder.json().init();
     } else {
         builder.init();
     }
+    Ok(Some(guard))
+}
+
+/// The hourly rolling log file appender of `--log-dir`, keeping at most `max_files` files.
+pub fn rolling_log(
+    dir: &Path,
+    max_files: usize,
+) -> Result<tracing_appender::rolling::RollingFileAppender, CliError> {
+    create_private_dir(dir)?;
+    tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::HOURLY)
+        .filename_prefix(LOG_FILE_PREFIX)
+        .max_log_files(max_files.max(1))
+        .build(dir)
+        .map_err(|e| fail(&format!("log directory {}", dir.display()), e))
 }
 
 /// Runs the parsed command to completion.
@@ -118,7 +187,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-async fn open_store(data_dir: &Path) -> Result<(Arc<dyn WalletStore>, Arc<TokenKeys>), CliError> {
+async fn open_store(data_dir: &Path) -> Result<(Arc<dyn Store>, Arc<TokenKeys>), CliError> {
     let dir = data_dir.to_path_buf();
     let opened = tokio::task::spawn_blocking(move || {
         let store = SqliteStore::open_in(&dir).map_err(|e| fail("opening the store", e))?;
@@ -134,10 +203,20 @@ async fn bind(listen: &str) -> Result<TcpListener, CliError> {
     TcpListener::bind(listen).await.map_err(|e| fail(&format!("cannot listen on {listen}"), e))
 }
 
+/// The metrics listener: `--metrics-listen`, else `default`; none for `off`.
+async fn bind_metrics(common: &CommonArgs, default: Option<&str>) -> Result<Option<TcpListener>, CliError> {
+    match common.metrics_listen.as_deref().or(default) {
+        None | Some("off") => Ok(None),
+        Some(addr) => TcpListener::bind(addr).await.map(Some).map_err(|e| {
+            fail(&format!("cannot listen on {addr} for /metrics (--metrics-listen ADDR|off)"), e)
+        }),
+    }
+}
+
 fn state(
     common: &CommonArgs,
     enclave: EnclaveAddr,
-    store: Arc<dyn WalletStore>,
+    store: Arc<dyn Store>,
     tokens: Arc<TokenKeys>,
 ) -> AppState {
     let timeout = Duration::from_millis(common.enclave_timeout_ms.max(1));
@@ -154,8 +233,9 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let listener = bind(&args.common.listen).await?;
     let (store, tokens) = open_store(&args.common.data_dir).await?;
     tracing::info!(enclave = %args.enclave, "serving");
+    let metrics = bind_metrics(&args.common, Some(defaults::METRICS_LISTEN)).await?;
     let state = state(&args.common, args.enclave, store, tokens);
-    serve_http(listener, state).await
+    serve_http(listener, metrics, state, &args.common).await
 }
 
 async fn dev(args: DevArgs) -> Result<(), CliError> {
@@ -178,8 +258,11 @@ async fn dev(args: DevArgs) -> Result<(), CliError> {
             bin.display()
         )));
     }
+    dev::write_pcrs(dir, &bin).map_err(|e| fail("expected PCRs", e))?;
     let listener = bind(&args.common.listen).await?;
     let local = listener.local_addr().map_err(|e| fail("listen address", e))?;
+    // A free port by default: several dev stacks (tests) run side by side.
+    let metrics = bind_metrics(&args.common, Some("127.0.0.1:0")).await?;
     let (store, tokens) = open_store(dir).await?;
     let credentials =
         dev::bootstrap(store.as_ref(), &tokens, dir, local).await.map_err(|e| fail("dev bootstrap", e))?;
@@ -192,7 +275,7 @@ async fn dev(args: DevArgs) -> Result<(), CliError> {
     let supervisor = Supervisor::start(bin, dir.clone());
     let enclave = EnclaveAddr::Unix(dir.join(dev::ENCLAVE_SOCKET));
     let state = state(&args.common, enclave, store, tokens);
-    let served = serve_http(listener, state).await;
+    let served = serve_http(listener, metrics, state, &args.common).await;
     supervisor.stop().await;
     served
 }
@@ -209,19 +292,36 @@ fn create_private_dir(dir: &Path) -> Result<(), CliError> {
         .map_err(|e| fail(&format!("creating {}", dir.display()), e))
 }
 
-/// Serves the API on `listener` until SIGINT or SIGTERM, then stops accepting and drains
-/// in-flight requests (up to [`DRAIN_TIMEOUT`]).
-pub async fn serve_http(listener: TcpListener, state: AppState) -> Result<(), CliError> {
+/// Serves the API on `listener` (and `/metrics` on `metrics`) until SIGINT or SIGTERM, then stops
+/// accepting and drains in-flight requests (up to [`DRAIN_TIMEOUT`]).
+pub async fn serve_http(
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    state: AppState,
+    common: &CommonArgs,
+) -> Result<(), CliError> {
     let local = listener.local_addr().map_err(|e| fail("listen address", e))?;
-    let (stop, mut stopped) = watch::channel(false);
-    let app = router(state);
-    let mut server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let (stop, stopped) = watch::channel(false);
+    let limits = ConnectionLimits {
+        header_read_timeout: Duration::from_millis(common.header_timeout_ms),
+        max_connections: common.max_connections,
+    };
+    let rate = Rate { per_second: common.attestation_rate, burst: common.attestation_burst };
+    if let Some(metrics) = metrics {
+        let addr = metrics.local_addr().map_err(|e| fail("metrics listen address", e))?;
+        // Few connections: it is for one scraper.
+        let metrics_limits = ConnectionLimits { max_connections: 16, ..limits };
+        tokio::spawn(server::serve(
+            metrics,
+            metrics_router(state.metrics.clone()),
+            metrics_limits,
+            stopped.clone(),
+        ));
+        eprintln!("signer-parent metrics on http://{addr}/metrics");
+        tracing::info!(addr = %addr, "serving /metrics");
+    }
+    let app = router_with(state, Duration::from_millis(common.request_timeout_ms), rate);
+    let mut server = tokio::spawn(server::serve(listener, app, limits, stopped));
     eprintln!("signer-parent listening on http://{local}");
     tracing::info!(addr = %local, "listening");
     tokio::select! {
@@ -230,16 +330,14 @@ pub async fn serve_http(listener: TcpListener, state: AppState) -> Result<(), Cl
         }
         ended = &mut server => {
             return match ended {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(fail("HTTP server", e)),
+                Ok(()) => Ok(()),
                 Err(e) => Err(fail("HTTP server task", e)),
             };
         }
     }
     let _ = stop.send(true);
     match tokio::time::timeout(DRAIN_TIMEOUT, &mut server).await {
-        Ok(Ok(Ok(()))) => Ok(()),
-        Ok(Ok(Err(e))) => Err(fail("HTTP server", e)),
+        Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(fail("HTTP server task", e)),
         Err(_) => {
             tracing::warn!("in-flight requests did not finish within {} s; exiting", DRAIN_TIMEOUT.as_secs());
@@ -310,5 +408,60 @@ mod tests {
                 .is_err()
         );
         assert!(Cli::try_parse_from(["signer-parent", "dev", "--listen", "127.0.0.1:1"]).is_err());
+        let cli = Cli::try_parse_from([
+            "signer-parent",
+            "serve",
+            "--enclave",
+            "unix:/e",
+            "--data-dir",
+            "/d",
+            "--log-dir",
+            "/l",
+            "--metrics-listen",
+            "off",
+            "--max-connections",
+            "7",
+            "--attestation-rate",
+            "0.5",
+        ])
+        .unwrap();
+        assert_eq!((cli.log_dir, cli.log_max_files), (Some(PathBuf::from("/l")), DEFAULT_LOG_FILES));
+        match cli.command {
+            Command::Serve(a) => {
+                assert_eq!(a.common.metrics_listen.as_deref(), Some("off"));
+                assert_eq!((a.common.max_connections, a.common.attestation_rate), (7, 0.5));
+                assert_eq!(a.common.header_timeout_ms, defaults::HEADER_TIMEOUT_MS);
+            }
+            Command::Dev(_) => panic!("dev"),
+        }
+    }
+
+    #[test]
+    fn log_files_are_bounded_and_written_through_the_non_blocking_writer() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        // Ten hourly files of earlier hours, and a file that is not a log.
+        for hour in 0..10 {
+            std::fs::write(logs.join(format!("{LOG_FILE_PREFIX}.2026-11-30-{hour:02}")), b"old\n").unwrap();
+        }
+        std::fs::write(logs.join("other.txt"), b"keep").unwrap();
+        let appender = rolling_log(&logs, 3).unwrap();
+        let (mut writer, guard) = tracing_appender::non_blocking(appender);
+        writer.write_all(b"a request line\n").unwrap();
+        drop(guard); // flushes
+        let mut names: Vec<String> = std::fs::read_dir(&logs)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with(LOG_FILE_PREFIX))
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(logs.join("other.txt").exists());
+        // The newest is this hour's file, holding the line.
+        let current = names.iter().find(|n| !n.contains("2026-11-30")).expect("no current file");
+        assert_eq!(current.len(), format!("{LOG_FILE_PREFIX}.2026-11-30-00").len(), "{current}");
+        assert_eq!(std::fs::read_to_string(logs.join(current)).unwrap(), "a request line\n");
     }
 }

@@ -10,7 +10,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, spki::der::pem::LineEnding};
+use ed25519_dalek::pkcs8::{
+    DecodePrivateKey as _, EncodePrivateKey as _, KeypairBytes, spki::der::pem::LineEnding,
+};
 use serde::{Deserialize, Serialize};
 use signer_common::encoding::to_b64url;
 use tokio::process::{Child, Command};
@@ -19,7 +21,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::{now_rfc3339, random_hex};
 use crate::auth::{DEV_TOKEN_LIFETIME, TokenKeys, write_private_file};
-use crate::store::{AppRecord, CredentialRecord, OrgRecord, UserRecord, WalletStore};
+use crate::store::{AppRecord, CredentialRecord, OrgRecord, Store, UserRecord};
 
 /// The credentials file written by dev mode.
 pub const CREDENTIALS_FILE: &str = "dev-credentials.json";
@@ -35,6 +37,9 @@ pub const ENCLAVE_PID_FILE: &str = "enclave.pid";
 
 /// The enclave's state directory inside the data directory.
 pub const ENCLAVE_STATE_DIR: &str = "enclave";
+
+/// The expected PCRs of the dev enclave, inside the data directory.
+pub const PCRS_FILE: &str = "pcrs.json";
 
 /// A dev-mode failure.
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +95,8 @@ pub struct DevKeyCredential {
     pub cred_id: String,
     /// `EdDSA`.
     pub algorithm: String,
-    /// PKCS#8 PEM of the Ed25519 private key.
+    /// PKCS#8 PEM of the Ed25519 private key, RFC 5208 (v1) form (without the public key), which
+    /// OpenSSL, Python `cryptography` and Node load.
     pub private_key_pem: String,
 }
 
@@ -109,13 +115,22 @@ fn random_id(prefix: &str) -> Result<String, DevError> {
     Ok(format!("{prefix}-{}", random_hex(16).map_err(|e| DevError::new("ids", e))?))
 }
 
+/// The key as PKCS#8 v1 PEM (RFC 5208: version 0, no public key). `to_pkcs8_pem` of the key itself
+/// writes v2 (RFC 5958, with the public key), which OpenSSL 3 and Python `cryptography` refuse for
+/// Ed25519.
+fn pkcs8_v1_pem(key: &SigningKey) -> Result<String, DevError> {
+    let bytes = KeypairBytes { secret_key: key.to_bytes(), public_key: None };
+    let pem = bytes.to_pkcs8_pem(LineEnding::LF).map_err(|e| DevError::new("PKCS#8 encoding", e))?;
+    Ok(pem.as_str().to_owned())
+}
+
 /// A new Ed25519 key credential for `user_id`: the store record and the file entry.
 fn new_key_credential(user_id: &str, date: &str) -> Result<(CredentialRecord, DevKeyCredential), DevError> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| DevError::new("random number generator", e))?;
     let key = SigningKey::from_bytes(&seed);
     seed.fill(0);
-    let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| DevError::new("PKCS#8 encoding", e))?;
+    let pem = pkcs8_v1_pem(&key)?;
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).map_err(|e| DevError::new("random number generator", e))?;
     let cred_id = to_b64url(&id);
@@ -131,30 +146,51 @@ fn new_key_credential(user_id: &str, date: &str) -> Result<(CredentialRecord, De
         kind: "Key".to_owned(),
         cred_id,
         algorithm: "EdDSA".to_owned(),
-        private_key_pem: pem.as_str().to_owned(),
+        private_key_pem: pem,
     };
     Ok((record, entry))
 }
 
 /// The credential in an existing credentials file, if it is still the stored credential of
-/// `user_id` and its private key matches the stored public key.
-async fn reusable_credential(
-    store: &dyn WalletStore,
-    path: &Path,
-    user_id: &str,
-) -> Option<DevKeyCredential> {
+/// `user_id` and its private key matches the stored public key; its key is rewritten in the v1
+/// form (files written before held v2).
+async fn reusable_credential(store: &dyn Store, path: &Path, user_id: &str) -> Option<DevKeyCredential> {
     let text = std::fs::read_to_string(path).ok()?;
     let old: DevCredentials = serde_json::from_str(&text).ok()?;
-    let entry = old.credential;
+    let mut entry = old.credential;
     let stored = store.get_credential(&entry.cred_id).await.ok()??;
     let key = SigningKey::from_pkcs8_pem(&entry.private_key_pem).ok()?;
-    (stored.user_id == user_id && stored.public_key == key.verifying_key().to_bytes()).then_some(entry)
+    if stored.user_id != user_id || stored.public_key != key.verifying_key().to_bytes() {
+        return None;
+    }
+    entry.private_key_pem = pkcs8_v1_pem(&key).ok()?;
+    Some(entry)
+}
+
+/// Writes `data_dir/pcrs.json`: the PCRs the mock NSM will report for the enclave executable
+/// `enclave_bin` (`{ "0": hex, "1": hex, "2": hex }`), for `--pcrs` of the client. Public, so
+/// mode 0644.
+pub fn write_pcrs(data_dir: &Path, enclave_bin: &Path) -> Result<(), DevError> {
+    let image =
+        std::fs::read(enclave_bin).map_err(|e| DevError::new(&enclave_bin.display().to_string(), e))?;
+    let pcrs = signer_common::mock_pcrs::mock_pcrs_json(&image);
+    let mut json = serde_json::to_vec_pretty(&pcrs).map_err(|e| DevError::new("pcrs JSON", e))?;
+    json.push(b'\n');
+    let path = data_dir.join(PCRS_FILE);
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, &json)
+        .and_then(|()| {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))
+        })
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| DevError::new(&path.display().to_string(), e))
 }
 
 /// Makes sure the store holds a dev organisation, admin user, key credential and default app;
 /// writes `data_dir/dev-credentials.json` (mode 0600) with a fresh access token.
 pub async fn bootstrap(
-    store: &dyn WalletStore,
+    store: &dyn Store,
     tokens: &TokenKeys,
     data_dir: &Path,
     listen: SocketAddr,
@@ -347,7 +383,7 @@ async fn supervise(bin: PathBuf, data_dir: PathBuf, mut stopped: watch::Receiver
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::SqliteStore;
+    use crate::store::{IdentityStore as _, SqliteStore};
 
     #[tokio::test]
     async fn bootstrap_creates_then_keeps_the_identity() {
@@ -394,6 +430,86 @@ mod tests {
         let third = bootstrap(&store, &tokens, dir.path(), "127.0.0.1:4002".parse().unwrap()).await.unwrap();
         assert_eq!(third.user_id, first.user_id);
         assert_ne!(third.credential.cred_id, first.credential.cred_id);
+    }
+
+    /// Runs `program args` on the PEM in a file; `None` (with a printed notice) when the program
+    /// is not installed.
+    fn load_with(program: &str, args: &[&str], pem: &str) -> Option<std::process::Output> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key.pem");
+        std::fs::write(&file, pem).unwrap();
+        let args: Vec<String> = args.iter().map(|a| a.replace("FILE", file.to_str().unwrap())).collect();
+        match std::process::Command::new(program).args(&args).output() {
+            Ok(output) => Some(output),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                eprintln!("NOTICE: {program} not on PATH; skipping that check");
+                None
+            }
+            Err(e) => panic!("{program}: {e}"),
+        }
+    }
+
+    #[test]
+    fn the_dev_key_is_pkcs8_v1_which_openssl_and_python_load() {
+        let (record, entry) = new_key_credential("us-1", "2026-12-01T00:00:00.000Z").unwrap();
+        let pem = &entry.private_key_pem;
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = signer_common::encoding::from_b64(&body).unwrap();
+        // SEQUENCE { INTEGER 0 (v1), AlgorithmIdentifier Ed25519, OCTET STRING { OCTET STRING seed } }.
+        assert_eq!(der.len(), 48);
+        assert_eq!(
+            der[..16],
+            [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
+        );
+        let key = SigningKey::from_pkcs8_pem(pem).unwrap();
+        assert_eq!(record.public_key, key.verifying_key().to_bytes());
+
+        if let Some(out) = load_with("openssl", &["pkey", "-in", "FILE", "-noout"], pem) {
+            assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let python = "import sys\ntry:\n from cryptography.hazmat.primitives.serialization import load_pem_private_key\nexcept ImportError:\n print('NOTICE: python cryptography not importable; skipping that check'); sys.exit(0)\nk = load_pem_private_key(open(sys.argv[1], 'rb').read(), None)\nprint(type(k).__name__)\n";
+        if let Some(out) = load_with("python3", &["-c", python, "FILE"], pem) {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(stdout.contains("Ed25519PrivateKey") || stdout.contains("NOTICE"), "{stdout}");
+            eprint!("{stdout}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_v2_key_from_an_older_file_is_rewritten_as_v1() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_in(dir.path()).unwrap();
+        let tokens = TokenKeys::load_or_create(dir.path()).unwrap();
+        let addr = "127.0.0.1:4001".parse().unwrap();
+        let first = bootstrap(&store, &tokens, dir.path(), addr).await.unwrap();
+        let key = SigningKey::from_pkcs8_pem(&first.credential.private_key_pem).unwrap();
+        let v2 = key.to_pkcs8_pem(LineEnding::LF).unwrap().as_str().to_owned();
+        assert_ne!(v2, first.credential.private_key_pem);
+        let mut old = first.clone();
+        old.credential.private_key_pem = v2;
+        std::fs::write(dir.path().join(CREDENTIALS_FILE), serde_json::to_vec(&old).unwrap()).unwrap();
+        let again = bootstrap(&store, &tokens, dir.path(), addr).await.unwrap();
+        assert_eq!(again.credential, first.credential, "same credential, v1 form");
+    }
+
+    #[test]
+    fn pcrs_file_is_public_and_holds_the_mock_pcrs_of_the_binary() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("enclave-bin");
+        std::fs::write(&bin, b"an enclave image").unwrap();
+        write_pcrs(dir.path(), &bin).unwrap();
+        let path = dir.path().join(PCRS_FILE);
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let pcrs = signer_common::mock_pcrs::mock_pcrs(b"an enclave image");
+        for (i, value) in pcrs.iter().enumerate() {
+            assert_eq!(json[i.to_string()], hex::encode(value));
+        }
+        assert_eq!(json.as_object().unwrap().len(), 3);
+        assert!(write_pcrs(dir.path(), &dir.path().join("missing")).is_err());
     }
 
     #[test]

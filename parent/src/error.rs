@@ -5,9 +5,11 @@
 //! internal details are logged, not returned, and nothing a client sent as a secret is echoed.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use signer_common::api::{ErrorAnswer, ErrorDetail, NonceError};
+use signer_common::encoding::DecodeError;
 use signer_common::protocol::{EnclaveError, ErrorCode};
 
 use crate::enclave::EnclaveUnavailable;
@@ -28,15 +30,20 @@ pub enum ApiError {
     /// `kind` is not a supported signature kind.
     #[error("unknown kind; expected Hash or Message")]
     UnknownKind,
-    /// A field that must be `0x`-prefixed hex is not.
-    #[error("`{0}` must be 0x-prefixed hex")]
-    InvalidHex(&'static str),
+    /// A field that must be hex is not ([`signer_common::encoding::from_hex0x`] says why).
+    #[error("`{field}` {reason}")]
+    InvalidHex {
+        /// The field's JSON name.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: DecodeError,
+    },
     /// `hash` is not exactly 32 bytes.
     #[error("`hash` must be exactly 32 bytes")]
     InvalidHashLength,
     /// `X-Request-Nonce` or `?nonce=` is not hex of 1 to 64 bytes.
-    #[error("nonce must be hex (optionally 0x-prefixed) of 1 to 64 bytes")]
-    InvalidNonce,
+    #[error("{0}")]
+    InvalidNonce(#[from] NonceError),
     /// The enclave refused the request as malformed.
     #[error("{0}")]
     EnclaveBadRequest(String),
@@ -53,8 +60,17 @@ pub enum ApiError {
     #[error("method not allowed")]
     MethodNotAllowed,
     /// The body is larger than the limit.
-    #[error("request body larger than {} bytes", crate::api::BODY_LIMIT)]
+    #[error("request body larger than {} bytes", crate::limits::BODY_LIMIT)]
     PayloadTooLarge,
+    /// Past the rate limit of this route for this client address.
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    TooManyRequests {
+        /// The `Retry-After` value.
+        retry_after_secs: u64,
+    },
+    /// The request (body included) did not complete within the request timeout.
+    #[error("the request did not complete in time")]
+    RequestTimeout,
     /// The enclave could not be reached or did not answer in time.
     #[error("enclave unavailable")]
     EnclaveUnavailable,
@@ -78,15 +94,17 @@ impl ApiError {
             | ApiError::InvalidParameter(_)
             | ApiError::UnknownCurve
             | ApiError::UnknownKind
-            | ApiError::InvalidHex(_)
+            | ApiError::InvalidHex { .. }
             | ApiError::InvalidHashLength
-            | ApiError::InvalidNonce
+            | ApiError::InvalidNonce(_)
             | ApiError::EnclaveBadRequest(_)
             | ApiError::Unsupported(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::EnclaveUnavailable | ApiError::EnclaveNotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::SealedWalletInvalid | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -99,15 +117,17 @@ impl ApiError {
             ApiError::InvalidParameter(_) => "invalid_parameter",
             ApiError::UnknownCurve => "unknown_curve",
             ApiError::UnknownKind => "unknown_kind",
-            ApiError::InvalidHex(_) => "invalid_hex",
+            ApiError::InvalidHex { .. } => "invalid_hex",
             ApiError::InvalidHashLength => "invalid_hash_length",
-            ApiError::InvalidNonce => "invalid_nonce",
+            ApiError::InvalidNonce(_) => "invalid_nonce",
             ApiError::EnclaveBadRequest(_) => "bad_request",
             ApiError::Unsupported(_) => "unsupported",
             ApiError::Unauthorized => "unauthorized",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::EnclaveUnavailable => "enclave_unavailable",
             ApiError::EnclaveNotReady(_) => "enclave_not_ready",
             ApiError::SealedWalletInvalid => "sealed_wallet_invalid",
@@ -149,8 +169,14 @@ impl IntoResponse for ApiError {
                 "the enclave refused a stored sealed wallet: the store may have been tampered with"
             );
         }
-        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
-        (status, Json(body)).into_response()
+        let body = ErrorAnswer { error: ErrorDetail { code: self.code().into(), message: self.to_string() } };
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyRequests { retry_after_secs } = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(RETRY_AFTER, value);
+        }
+        response
     }
 }
 

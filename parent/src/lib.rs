@@ -5,11 +5,14 @@
 //! forwards requests to the enclave, which checks everything it relies on.
 //!
 //! - [`enclave`]: pooled, multiplexing client of the enclave socket.
-//! - [`store`]: the [`store::WalletStore`] trait and its SQLite implementation.
-//! - [`api`]: the axum router and handlers.
+//! - [`store`]: the store traits ([`store::Store`]) and their SQLite implementation.
+//! - [`api`]: the axum router and handlers, one file per resource.
+//! - [`limits`]: the HTTP server's limits.
 //! - [`auth`]: access tokens (HS256 JWT) and the bearer-token extractor.
 //! - [`error`]: the one error enum of the API and its JSON shape.
 //! - [`metrics`]: a small Prometheus registry.
+//! - [`server`]: the accept loop (header-read timeout, connection cap, drain).
+//! - [`ratelimit`]: the per-client rate limit of the attestation routes.
 //! - [`dev`]: dev-mode bootstrap and enclave supervision.
 //! - [`cli`]: the `signer-parent` command line.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -20,5 +23,8 @@ pub mod cli;
 pub mod dev;
 pub mod enclave;
 pub mod error;
+pub mod limits;
 pub mod metrics;
+pub mod ratelimit;
+pub mod server;
 pub mod store;

@@ -11,16 +11,18 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use signer_common::encoding::from_b64;
 use signer_common::protocol::ErrorCode;
+use signer_parent::api::health::metrics_router;
 use signer_parent::api::{AppState, router};
 use signer_parent::auth::TokenKeys;
 use signer_parent::enclave::EnclaveClient;
 use signer_parent::metrics::Metrics;
-use signer_parent::store::{SqliteStore, WalletStore};
+use signer_parent::store::{SqliteStore, Store};
 use signer_transport::{EnclaveAddr, Listener};
 use support::{Fake, Reply, http, raw, run_fake};
 
 struct Harness {
     addr: SocketAddr,
+    metrics_addr: SocketAddr,
     fake: Arc<Fake>,
     tokens: TokenKeys,
     token: String,
@@ -35,19 +37,23 @@ impl Harness {
         let fake = Arc::new(Fake::default());
         fake.ready.store(true, Ordering::SeqCst);
         let fake_task = tokio::spawn(run_fake(Listener::bind(&socket).unwrap(), fake.clone()));
-        let store: Arc<dyn WalletStore> = Arc::new(SqliteStore::open_in(dir.path()).unwrap());
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in(dir.path()).unwrap());
         let tokens = TokenKeys::from_secret(&[7; 32]);
         let token = tokens.issue("us-1", "or-1", Duration::from_secs(3600)).unwrap();
+        let metrics = Arc::new(Metrics::new());
         let state = AppState {
             enclave: EnclaveClient::new(socket, 2, Duration::from_secs(2)),
             store,
             tokens: Arc::new(tokens.clone()),
-            metrics: Arc::new(Metrics::new()),
+            metrics: metrics.clone(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
-        Harness { addr, fake, tokens, token, dir, _fake_task: fake_task }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, metrics_router(metrics)).await.unwrap() });
+        Harness { addr, metrics_addr, fake, tokens, token, dir, _fake_task: fake_task }
     }
 
     fn auth(&self) -> String {
@@ -93,7 +99,7 @@ async fn health_readiness_and_unknown_routes() {
 #[tokio::test]
 async fn enclave_down_is_503_and_nothing_is_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn WalletStore> = Arc::new(SqliteStore::open_in(dir.path()).unwrap());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in(dir.path()).unwrap());
     let tokens = TokenKeys::from_secret(&[7; 32]);
     let token = tokens.issue("us-1", "or-1", Duration::from_secs(3600)).unwrap();
     let state = AppState {
@@ -283,6 +289,46 @@ async fn bad_inputs_are_400() {
 }
 
 #[tokio::test]
+async fn unknown_body_fields_are_refused_and_nothing_is_created() {
+    let h = Harness::start().await;
+    let auth = h.auth();
+    let reply = http(
+        h.addr,
+        "POST",
+        "/wallets",
+        &[("authorization", &auth)],
+        Some(br#"{"curve":"ed25519","nmae":"typo"}"#),
+    )
+    .await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (400, "invalid_json"));
+    assert!(reply.json()["error"]["message"].as_str().unwrap().contains("unknown field `nmae`"));
+    assert_eq!(h.fake.next_wallet.load(Ordering::SeqCst), 0, "the enclave was not asked");
+    assert_eq!(h.get("/wallets").await.json()["items"], json!([]));
+
+    h.create("ed25519").await;
+    let before = h.fake.sealed.lock().unwrap().len();
+    let body = json!({ "kind": "Hash", "hash": format!("0x{}", "ab".repeat(32)), "hashh": "0x" });
+    let reply = h.post("/wallets/wa-0000/signatures", &body).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (400, "invalid_json"), "{}", reply.text());
+    assert_eq!(h.fake.sealed.lock().unwrap().len(), before);
+}
+
+#[tokio::test]
+async fn hex_errors_say_what_is_wrong() {
+    let h = Harness::start().await;
+    h.create("ed25519").await;
+    for (hash, message) in [
+        ("0xabc", "`hash` has an odd number of hex digits"),
+        ("abcd", "`hash` must start with 0x"),
+        ("0xabzz", "`hash` has a character that is not a hex digit at position 4"),
+    ] {
+        let reply = h.post("/wallets/wa-0000/signatures", &json!({ "kind": "Hash", "hash": hash })).await;
+        assert_eq!((reply.status, reply.error_code().as_str()), (400, "invalid_hex"), "{hash}");
+        assert_eq!(reply.json()["error"]["message"], message, "{hash}");
+    }
+}
+
+#[tokio::test]
 async fn signatures_by_curve_with_nonce() {
     let h = Harness::start().await;
     let k1 = h.create("secp256k1").await;
@@ -417,7 +463,9 @@ async fn enclave_endpoints_metrics_and_openapi() {
     h.create("ed25519").await;
     h.get("/wallets/wa-0000").await;
     h.get("/wallets/missing").await;
-    let reply = http(h.addr, "GET", "/metrics", &[], None).await;
+    // Not on the API listener: on its own.
+    assert_eq!(http(h.addr, "GET", "/metrics", &[("authorization", &h.auth())], None).await.status, 404);
+    let reply = http(h.metrics_addr, "GET", "/metrics", &[], None).await;
     assert_eq!(reply.status, 200);
     assert!(reply.headers["content-type"].starts_with("text/plain; version=0.0.4"));
     let text = reply.text();

@@ -1,0 +1,51 @@
+//! `GET /healthz`, `GET /readyz`, `GET /metrics`, `GET /openapi.json`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderValue;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use signer_common::api::Health;
+use signer_common::protocol::{Request, Response as EnclaveResponse};
+
+use super::state::{AppState, unexpected};
+use crate::error::ApiError;
+use crate::metrics::{self, Metrics};
+
+/// The hand-written OpenAPI document.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+pub(super) async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok".into(), nsm: None })
+}
+
+pub(super) async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    match state.enclave_call(Request::Ping).await? {
+        EnclaveResponse::Pong(pong) if pong.ready => {
+            Ok(Json(Health { status: "ready".into(), nsm: Some(pong.nsm) }))
+        }
+        EnclaveResponse::Pong(_) => {
+            Err(ApiError::EnclaveNotReady("the enclave has no master key yet".into()))
+        }
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// The router of the metrics listener: `GET /metrics` only.
+pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_text))
+        .fallback(|| async { ApiError::NotFound("route") })
+        .with_state(metrics)
+}
+
+async fn metrics_text(State(metrics): State<Arc<Metrics>>) -> Response {
+    ([(CONTENT_TYPE, HeaderValue::from_static(metrics::CONTENT_TYPE))], metrics.render()).into_response()
+}
+
+pub(super) async fn openapi() -> Response {
+    ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI).into_response()
+}

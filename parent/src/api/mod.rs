@@ -1,0 +1,70 @@
+//! The HTTP API (see `API.md` in the shared docs and `parent/openapi.json`), one file per resource:
+//!
+//! - [`state`]: what the handlers share ([`AppState`], the enclave call, headers, ids).
+//! - [`middleware`]: request ids, the access-log line, metrics, the early 413, the JSON body
+//!   extractor.
+//! - [`wallets`]: `POST /wallets`, `GET /wallets`, `GET /wallets/{id}`.
+//! - [`signatures`]: `POST /wallets/{id}/signatures`.
+//! - [`enclave`]: `GET /enclave/attestation`, `/enclave/attestation/session`, `/enclave/root`.
+//! - [`health`]: `GET /healthz`, `/readyz`, `/openapi.json`, and `/metrics` (on its own listener).
+//!
+//! The JSON shapes are [`signer_common::api`]'s, shared with clients.
+//!
+//! Authentication: `/wallets*` requires `Authorization: Bearer <jwt>` and is scoped to the token's
+//! organisation. Known gap: until user-action signing (`X-User-Action`) lands, that token is the
+//! only authentication, also for creating wallets and signing, although the design says a JWT
+//! alone must never suffice to sign.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+
+use crate::error::ApiError;
+use crate::limits::{BODY_LIMIT, defaults};
+use crate::ratelimit::{self, Rate, RateLimiter};
+
+pub mod enclave;
+pub mod health;
+pub mod middleware;
+pub mod signatures;
+pub mod state;
+pub mod wallets;
+
+pub use middleware::{JsonBody, REQUEST_ID_HEADER};
+pub use state::{AppState, header_attestation_mode, header_nonce, now_rfc3339, random_hex};
+
+/// The API router with default limits: see [`router_with`].
+pub fn router(state: AppState) -> Router {
+    let rate = Rate { per_second: defaults::ATTESTATION_RATE, burst: defaults::ATTESTATION_BURST };
+    router_with(state, Duration::from_millis(defaults::REQUEST_TIMEOUT_MS), rate)
+}
+
+/// The API router with its middleware (request ids, tracing, metrics, request timeout, body
+/// limit, JSON errors) and the per-client rate limit of the attestation routes. `/metrics` is not
+/// on it: it is served on its own listener ([`health::metrics_router`]).
+pub fn router_with(state: AppState, request_timeout: Duration, attestation_rate: Rate) -> Router {
+    let limiter = Arc::new(RateLimiter::new(attestation_rate));
+    let attestation = Router::new()
+        .route("/enclave/attestation", get(enclave::attestation))
+        .route("/enclave/attestation/session", get(enclave::session_document))
+        .route_layer(from_fn_with_state(limiter, ratelimit::limit));
+    Router::new()
+        .route("/wallets", post(wallets::create_wallet).get(wallets::list_wallets))
+        .route("/wallets/{id}", get(wallets::get_wallet))
+        .route("/wallets/{id}/signatures", post(signatures::sign))
+        .merge(attestation)
+        .route("/enclave/root", get(enclave::root_certificate))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(health::openapi))
+        .fallback(|| async { ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(from_fn_with_state(request_timeout, middleware::timeout))
+        .layer(from_fn_with_state(state.clone(), middleware::track))
+        .with_state(state)
+}

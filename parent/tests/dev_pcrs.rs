@@ -1,0 +1,79 @@
+//! `signer-parent dev` with the real enclave binary: the `pcrs.json` it writes equals the PCRs the
+//! running mock-NSM enclave reports in `GET /enclave/attestation`.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod support;
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::http;
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `signer-enclave` beside `signer-parent`, built first when this package's tests run alone.
+fn enclave_binary() -> PathBuf {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_signer-parent")).with_file_name("signer-enclave");
+    if !bin.is_file() {
+        let status = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+            .args(["build", "-p", "signer-enclave", "--bin", "signer-enclave"])
+            .status()
+            .expect("cargo");
+        assert!(status.success(), "building signer-enclave failed");
+    }
+    assert!(bin.is_file(), "no {}", bin.display());
+    bin
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pcrs_json_matches_what_the_running_enclave_reports() {
+    let bin = enclave_binary();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_signer-parent"))
+        .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .arg("--enclave-bin")
+        .arg(&bin)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let child = Killed(child);
+    let addr: SocketAddr = loop {
+        let line = lines.next().expect("signer-parent exited before listening").unwrap();
+        if let Some(url) = line.strip_prefix("signer-parent listening on http://") {
+            break url.parse().unwrap();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http(addr, "GET", "/readyz", &[], None).await.status != 200 {
+        assert!(Instant::now() < deadline, "the dev enclave did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let written: Value = serde_json::from_slice(&std::fs::read(data.join("pcrs.json")).unwrap()).unwrap();
+    let reply = http(addr, "GET", "/enclave/attestation", &[], None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let reported = &reply.json()["pcrs"];
+    for index in ["0", "1", "2"] {
+        assert_eq!(written[index].as_str().unwrap().len(), 96, "{index}");
+        assert_eq!(written[index], reported[index], "PCR{index}");
+    }
+    assert_eq!(written.as_object().unwrap().len(), 3);
+    drop(child);
+}
