@@ -20,6 +20,7 @@ use rcgen::{
     PKCS_ECDSA_P384_SHA384, SerialNumber,
 };
 use signer_common::attestation::{AttestationDoc, DIGEST_SHA384, Expectations, TrustedRoot, cose, verify};
+use signer_common::mock_pcrs::PCR_LEN;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -33,7 +34,6 @@ pub const ROOT_FILE: &str = "root-ca.pem";
 /// The root certificate alone (PEM), for clients to pin.
 pub const ROOT_CERT_FILE: &str = "root-cert.pem";
 
-const PCR_LEN: usize = 48;
 const SECOND_MS: u64 = 1000;
 const HOUR_MS: u64 = 3600 * SECOND_MS;
 const DAY_MS: u64 = 24 * HOUR_MS;
@@ -46,9 +46,6 @@ const LEAF_RENEW_BEFORE_MS: u64 = HOUR_MS;
 const INTERMEDIATE_LIFETIME_MS: u64 = 30 * DAY_MS;
 const ROOT_LIFETIME_MS: u64 = 30 * 365 * DAY_MS;
 const ORGANIZATION: &str = "signer mock NSM";
-
-const PCR1_LABEL: &[u8] = b"signer mock-nsm PCR1 (kernel and boot ramfs) of image ";
-const PCR2_LABEL: &[u8] = b"signer mock-nsm PCR2 (application) of image ";
 
 /// A mock Nitro Secure Module: PCR bank, random source and attestation with a local PKI.
 pub struct MockNsm {
@@ -102,10 +99,8 @@ struct PcrBank {
 impl PcrBank {
     fn new(image: &[u8]) -> PcrBank {
         let mut values = [[0u8; PCR_LEN]; PCR_COUNT as usize];
-        let pcr0 = sha384(&[image]);
-        let pcr1 = sha384(&[PCR1_LABEL, &pcr0]);
-        let pcr2 = sha384(&[PCR2_LABEL, &pcr0]);
-        for (slot, value) in values.iter_mut().zip([pcr0, pcr1, pcr2]) {
+        // The same derivation that dev mode publishes as DATA_DIR/pcrs.json.
+        for (slot, value) in values.iter_mut().zip(signer_common::mock_pcrs::mock_pcrs(image)) {
             *slot = value;
         }
         PcrBank { values, locked: (1u32 << FIRST_APPLICATION_PCR) - 1, extended: 0 }

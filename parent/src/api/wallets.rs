@@ -64,7 +64,7 @@ pub(super) async fn create_wallet(
     if wallet.curve != curve
         || wallet.public_key.len() != curve.public_key_len()
         || wallet.wallet_id.is_empty()
-        || wallet.wallet_id.len() > 128
+        || wallet.wallet_id.len() > signer_common::protocol::MAX_ID_LEN
         || wallet.sealed.is_empty()
     {
         return Err(ApiError::Internal("the enclave answered a malformed WalletCreated".into()));
