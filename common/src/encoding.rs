@@ -4,13 +4,27 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
-/// Why a text value could not be decoded.
+/// Why a text value could not be decoded. The messages say what is wrong, never echo the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
-    /// Not `0x` followed by an even number of hex digits.
-    #[error("expected 0x-prefixed hex")]
-    Hex,
+    /// Hex without the required `0x` prefix.
+    #[error("must be 0x-prefixed hex")]
+    MissingPrefix,
+    /// An odd number of hex digits.
+    #[error("has an odd number of hex digits ({0})")]
+    OddLength(usize),
+    /// A character that is not a hex digit, at this position (0-based, after any `0x`).
+    #[error("has a character that is not a hex digit at position {0}")]
+    NotHex(usize),
+    /// Valid hex of the wrong length.
+    #[error("must be {expected} bytes, not {actual}")]
+    Length {
+        /// The length required.
+        expected: usize,
+        /// The length given.
+        actual: usize,
+    },
     /// Not base64 or base64url.
     #[error("expected base64url")]
     Base64,
@@ -23,14 +37,35 @@ pub fn to_hex0x(bytes: &[u8]) -> String {
 
 /// Parses `0x`-prefixed hex (the prefix is required; either case of digits is accepted).
 pub fn from_hex0x(text: &str) -> Result<Vec<u8>, DecodeError> {
-    let digits = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).ok_or(DecodeError::Hex)?;
-    hex::decode(digits).map_err(|_| DecodeError::Hex)
+    let digits =
+        text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).ok_or(DecodeError::MissingPrefix)?;
+    decode_digits(digits)
+}
+
+/// Parses `0x`-prefixed hex of exactly `N` bytes (a 32-byte hash: `0x` and 64 hex digits), the
+/// rule for binary values in the API and on the command line.
+pub fn from_hex0x_array<const N: usize>(text: &str) -> Result<[u8; N], DecodeError> {
+    let bytes = from_hex0x(text)?;
+    <[u8; N]>::try_from(bytes.as_slice())
+        .map_err(|_| DecodeError::Length { expected: N, actual: bytes.len() })
 }
 
 /// Parses hex with or without a `0x` prefix (command-line arguments).
 pub fn from_hex_lenient(text: &str) -> Result<Vec<u8>, DecodeError> {
     let text = text.trim();
-    from_hex0x(text).or_else(|_| hex::decode(text).map_err(|_| DecodeError::Hex))
+    let digits = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or(text);
+    decode_digits(digits)
+}
+
+/// Hex digits (no prefix), either case.
+fn decode_digits(digits: &str) -> Result<Vec<u8>, DecodeError> {
+    if let Some(position) = digits.chars().position(|c| !c.is_ascii_hexdigit()) {
+        return Err(DecodeError::NotHex(position));
+    }
+    if !digits.len().is_multiple_of(2) {
+        return Err(DecodeError::OddLength(digits.len()));
+    }
+    hex::decode(digits).map_err(|_| DecodeError::NotHex(0))
 }
 
 /// Unpadded base64url.
@@ -62,9 +97,35 @@ mod tests {
     fn hex_round_trip_and_prefix_required() {
         assert_eq!(to_hex0x(&[0xab, 0x01]), "0xab01");
         assert_eq!(from_hex0x("0xAB01").unwrap(), vec![0xab, 0x01]);
-        assert_eq!(from_hex0x("ab01"), Err(DecodeError::Hex));
-        assert_eq!(from_hex0x("0xabc"), Err(DecodeError::Hex));
+        assert_eq!(from_hex0x("ab01"), Err(DecodeError::MissingPrefix));
         assert_eq!(from_hex_lenient("ab01").unwrap(), vec![0xab, 0x01]);
+        assert_eq!(from_hex_lenient("0Xab01").unwrap(), vec![0xab, 0x01]);
+    }
+
+    #[test]
+    fn hex_errors_say_what_is_wrong() {
+        // `0xabc` is prefixed: the problem is its odd length, and the message says so.
+        assert_eq!(from_hex0x("0xabc"), Err(DecodeError::OddLength(3)));
+        assert_eq!(from_hex0x("0xabc").unwrap_err().to_string(), "has an odd number of hex digits (3)");
+        assert_eq!(from_hex_lenient("abc"), Err(DecodeError::OddLength(3)));
+        assert_eq!(from_hex0x("0xabzz"), Err(DecodeError::NotHex(2)));
+        assert_eq!(from_hex0x("0x"), Ok(vec![]));
+        assert_eq!(from_hex0x("ab").unwrap_err().to_string(), "must be 0x-prefixed hex");
+        // Multi-byte characters are refused, not split.
+        assert_eq!(from_hex0x("0xaé"), Err(DecodeError::NotHex(1)));
+    }
+
+    #[test]
+    fn fixed_length_hex() {
+        let hash = format!("0x{}", "ab".repeat(32));
+        assert_eq!(from_hex0x_array::<32>(&hash).unwrap(), [0xab; 32]);
+        assert_eq!(from_hex0x_array::<32>("0xab"), Err(DecodeError::Length { expected: 32, actual: 1 }));
+        assert_eq!(
+            from_hex0x_array::<32>(&"ab".repeat(32)),
+            Err(DecodeError::MissingPrefix),
+            "the prefix is required"
+        );
+        assert_eq!(from_hex0x_array::<32>("0xab").unwrap_err().to_string(), "must be 32 bytes, not 1");
     }
 
     #[test]
