@@ -19,7 +19,7 @@ use signer_common::session::{
     SESSION_DOCUMENT_USER_DATA, SESSION_REFRESH_MS, decode_receipt_key, session_id,
 };
 
-use crate::verify::VerifyResultError;
+use crate::error::VerifyResultError;
 
 /// How long a verified session document stays usable from a [`SessionCache`]: three times
 /// [`SESSION_REFRESH_MS`], 3 hours, the lifetime of the NSM's leaf certificates. The enclave

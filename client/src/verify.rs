@@ -14,18 +14,75 @@ use aws_lc_rs::signature::{ED25519, UnparsedPublicKey};
 use k256::ecdsa::Signature as EcdsaSignature;
 use signer_common::attestation::{self, AttestationDoc, Expectations, TrustedRoot, VerifyError};
 use signer_common::protocol::{AttestationMode, Curve};
-use signer_common::receipt::{Receipt, ReceiptError, ReceiptKind};
+use signer_common::receipt::{Receipt, ReceiptKind};
 use signer_common::session::signed_message;
 
-use crate::client::SignatureEvidence;
+use crate::error::{SignatureError, VerifyResultError};
 use crate::session::SessionCache;
 
-/// What the caller expects of a signing result, beyond its authenticity.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// The enclave image a document must come from: the PCRs it must carry. Made either pinned
+/// ([`ImagePolicy::pinned`], [`ImagePolicy::pcr0`]: PCR0 at least) or explicitly unpinned
+/// ([`ImagePolicy::danger_any_image`]); there is no default, so it cannot be forgotten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImagePolicy {
+    pcrs: BTreeMap<u8, Vec<u8>>,
+}
+
+impl ImagePolicy {
+    /// Documents must carry these PCRs, PCR0 (the image) among them; without a non-empty PCR0
+    /// this is [`VerifyResultError::NoExpectedImage`].
+    pub fn pinned(pcrs: BTreeMap<u8, Vec<u8>>) -> Result<ImagePolicy, VerifyResultError> {
+        if pcrs.get(&0).is_none_or(|pcr0| pcr0.is_empty()) {
+            return Err(VerifyResultError::NoExpectedImage);
+        }
+        Ok(ImagePolicy { pcrs })
+    }
+
+    /// Documents must carry this PCR0.
+    pub fn pcr0(pcr0: impl Into<Vec<u8>>) -> Result<ImagePolicy, VerifyResultError> {
+        ImagePolicy::pinned(BTreeMap::from([(0, pcr0.into())]))
+    }
+
+    /// Any enclave image is accepted: a document signed under the root by *any* enclave passes,
+    /// including one running other code. For tests and first contact only.
+    pub fn danger_any_image() -> ImagePolicy {
+        ImagePolicy { pcrs: BTreeMap::new() }
+    }
+
+    /// The same policy also requiring PCR `index` to be `value` (PCR0 this way pins the image).
+    pub fn with_pcr(mut self, index: u8, value: Vec<u8>) -> ImagePolicy {
+        self.pcrs.insert(index, value);
+        self
+    }
+
+    /// The PCRs required.
+    pub fn pcrs(&self) -> &BTreeMap<u8, Vec<u8>> {
+        &self.pcrs
+    }
+
+    /// True when PCR0 (the image) is pinned.
+    pub fn is_pinned(&self) -> bool {
+        self.pcrs.contains_key(&0)
+    }
+}
+
+/// A wallet's key as verified from its creation receipt ([`VerifiedResult::wallet_key`]):
+/// pinning it makes a signing result for another key fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletKey {
+    /// The wallet's curve.
+    pub curve: Curve,
+    /// SEC1 compressed (secp256k1) or 32 bytes (Ed25519).
+    pub public_key: Vec<u8>,
+}
+
+/// What the caller expects of a signing result, beyond its authenticity. Built from the request
+/// (see [`crate::SignedResult::expectations`]), never from the parent's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultExpectations {
-    /// Each listed PCR must be in the attestation document (the session document in session
-    /// mode) with this value.
-    pub pcrs: BTreeMap<u8, Vec<u8>>,
+    /// The enclave image: the PCRs the attestation document (the session document in session
+    /// mode) must carry.
+    pub image: ImagePolicy,
     /// When set, the `X-Request-Nonce` the client sent. Fresh mode: the document's `nonce` must
     /// be this, and so must the receipt's `nonce` when it has one. Session mode: the receipt's
     /// `nonce` must be this (the shared session document has none).
@@ -34,6 +91,34 @@ pub struct ResultExpectations {
     pub wallet_id: Option<String>,
     /// When set, the receipt's public key must be this (SEC1 compressed, or 32-byte Ed25519).
     pub public_key: Option<Vec<u8>>,
+    /// When set, the receipt's curve must be this.
+    pub curve: Option<Curve>,
+    /// When set, the receipt's kind must be this.
+    pub kind: Option<ReceiptKind>,
+    /// When set, the receipt's payload must be these bytes (the hash or message asked for).
+    pub payload: Option<Vec<u8>>,
+}
+
+impl ResultExpectations {
+    /// Expectations of the image only; set the other fields as known.
+    pub fn new(image: ImagePolicy) -> ResultExpectations {
+        ResultExpectations {
+            image,
+            nonce: None,
+            wallet_id: None,
+            public_key: None,
+            curve: None,
+            kind: None,
+            payload: None,
+        }
+    }
+
+    /// The same expectations with the wallet's verified key pinned.
+    pub fn with_key(mut self, key: &WalletKey) -> ResultExpectations {
+        self.curve = Some(key.curve);
+        self.public_key = Some(key.public_key.clone());
+        self
+    }
 }
 
 /// A verified signing result.
@@ -48,107 +133,6 @@ pub struct VerifiedResult {
     pub mode: AttestationMode,
     /// Session mode: SHA-256 of the session document (computed here).
     pub session_id: Option<[u8; 32]>,
-}
-
-/// Why a receipt's signature is not valid.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SignatureError {
-    /// A signature receipt without its payload, payload digest or signature.
-    #[error("the receipt lacks its {0}")]
-    Missing(&'static str),
-    /// The payload does not match `payloadSha256`.
-    #[error("the payload does not match payloadSha256")]
-    PayloadDigest,
-    /// A receipt kind or curve/kind combination this client cannot check.
-    #[error("cannot verify a {kind} signature on {curve}")]
-    Unsupported {
-        /// The receipt kind.
-        kind: &'static str,
-        /// The curve.
-        curve: &'static str,
-    },
-    /// A `Hash` payload that is not 32 bytes.
-    #[error("a Hash payload must be 32 bytes, not {0}")]
-    HashLength(usize),
-    /// The signature has the wrong length for its curve.
-    #[error("the signature must be {expected} bytes, not {actual}")]
-    Length {
-        /// The length for this curve.
-        expected: usize,
-        /// The length found.
-        actual: usize,
-    },
-    /// The public key does not decode as a point of the curve.
-    #[error("the public key is not a valid {0} key")]
-    PublicKey(&'static str),
-    /// `r` or `s` is zero or not below the group order.
-    #[error("the signature scalars are out of range")]
-    Scalars,
-    /// A secp256k1 signature whose `s` is in the upper half (malleable; never emitted).
-    #[error("the secp256k1 signature is not low-S")]
-    HighS,
-    /// The recovery byte `v` is not a valid recovery id.
-    #[error("the recovery id {0} is invalid")]
-    RecoveryIdByte(u8),
-    /// Recovering the key with `v` does not give the receipt's public key.
-    #[error("the recovery id does not recover the wallet's public key")]
-    RecoveryMismatch,
-    /// The signature does not verify under the public key.
-    #[error("the signature does not verify under the receipt's public key")]
-    Invalid,
-}
-
-/// Why a signing result is not valid. The message names the step that failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerifyResultError {
-    /// The inputs could not be decoded (base64, hex, ...).
-    #[error("input: {0}")]
-    Input(String),
-    /// Step 1: the attestation document is not authentic, not bound to this receipt, or not
-    /// what the caller expects (PCRs, nonce).
-    #[error("step 1 (attestation document): {0}")]
-    Attestation(VerifyError),
-    /// Step 1: the attestation document is authentic but its `user_data` is not SHA-256 of these
-    /// receipt bytes: the receipt was changed or belongs to another result.
-    #[error("step 1 (attestation document): its user_data is not SHA-256 of this receipt")]
-    NotBound,
-    /// Step 1 (session mode): the session document is not authentic or not what the caller
-    /// expects (PCRs).
-    #[error("step 1 (session document): {0}")]
-    SessionDocument(VerifyError),
-    /// Step 1 (session mode): the document is authentic but its `user_data` is not the session
-    /// marker: it was made for another purpose and its `public_key` is no receipt key.
-    #[error("step 1 (session document): its user_data is not the session receipt-key marker")]
-    NotSessionDocument,
-    /// Step 1 (session mode): the session document's `public_key` is not a usable Ed25519 key.
-    #[error("step 1 (session document): its public_key is not a usable Ed25519 receipt key")]
-    ReceiptKey,
-    /// Step 1 (session mode): the session document could not be obtained from the parent.
-    #[error("step 1 (session document): cannot fetch it from the parent: {0}")]
-    SessionDocumentUnavailable(String),
-    /// Step 1 (session mode): the result names another session document than the one verified.
-    #[error("step 1 (session document): the result's sessionId is not this document's SHA-256")]
-    SessionIdMismatch,
-    /// Step 1 (session mode): the receipt signature is not the attested receipt key's signature
-    /// over these receipt bytes.
-    #[error(
-        "step 1 (receipt key signature): the receipt is not signed by the session document's receipt key"
-    )]
-    ReceiptKeySignature,
-    /// Step 2: the receipt does not decode.
-    #[error("step 2 (receipt): {0}")]
-    Receipt(#[from] ReceiptError),
-    /// Step 3: the receipt's signature does not verify.
-    #[error("step 3 (receipt signature): {0}")]
-    Signature(#[from] SignatureError),
-    /// Step 4: the receipt differs from what the caller expects.
-    #[error("step 4 (expectations): the receipt's {field} is not the expected one")]
-    Mismatch {
-        /// `walletId`, `publicKey`, `kind`, `payload`, `signature`, ...
-        field: &'static str,
-    },
 }
 
 /// Verifies a signing result end to end (fresh mode).
@@ -169,7 +153,7 @@ pub fn verify_signing_result(
 ) -> Result<VerifiedResult, VerifyResultError> {
     // (1) The document is authentic and binds exactly these receipt bytes.
     let doc_expect = Expectations {
-        pcrs: expect.pcrs.clone(),
+        pcrs: expect.image.pcrs().clone(),
         user_data: Some(Receipt::digest(receipt).to_vec()),
         nonce: expect.nonce.clone(),
         public_key: None,
@@ -213,7 +197,7 @@ pub fn verify_session_result(
     cache: &SessionCache,
 ) -> Result<VerifiedResult, VerifyResultError> {
     // (1) The session document (verified once per cache entry) and the receipt key's signature.
-    let session = cache.verify_document(session_document, root, at_unix_seconds, &expect.pcrs)?;
+    let session = cache.verify_document(session_document, root, at_unix_seconds, expect.image.pcrs())?;
     verify_ed25519(session.receipt_key.as_bytes(), &signed_message(receipt), receipt_signature)
         .map_err(|_| VerifyResultError::ReceiptKeySignature)?;
     // (2) and (3).
@@ -267,11 +251,27 @@ pub fn verify_receipt_bytes(
     Ok(decoded)
 }
 
-/// Step 4: compares the receipt's wallet id and public key with the expected ones.
+/// Step 4: compares the receipt's wallet id, public key, curve, kind and payload with the
+/// expected ones (those that are set).
 pub fn check_receipt_expectations(
     receipt: &Receipt,
     expect: &ResultExpectations,
 ) -> Result<(), VerifyResultError> {
+    if let Some(kind) = expect.kind
+        && kind != receipt.kind
+    {
+        return Err(VerifyResultError::Mismatch { field: "kind" });
+    }
+    if let Some(curve) = expect.curve
+        && curve != receipt.curve
+    {
+        return Err(VerifyResultError::Mismatch { field: "curve" });
+    }
+    if let Some(payload) = &expect.payload
+        && receipt.payload.as_deref() != Some(payload.as_slice())
+    {
+        return Err(VerifyResultError::Mismatch { field: "payload" });
+    }
     if let Some(wallet_id) = &expect.wallet_id
         && *wallet_id != receipt.wallet_id
     {
@@ -408,6 +408,12 @@ fn ed25519_is_small_order(encoded: &[u8; 32]) -> bool {
 }
 
 impl VerifiedResult {
+    /// The wallet's key as this verified receipt states it: after verifying a creation against
+    /// its request, pin it for the wallet's signatures ([`ResultExpectations::with_key`]).
+    pub fn wallet_key(&self) -> WalletKey {
+        WalletKey { curve: self.receipt.curve, public_key: self.receipt.public_key.clone() }
+    }
+
     /// Checks that the receipt is for this kind of request over these exact bytes (the hash or
     /// the message the caller asked to sign), so a result for another request is refused.
     pub fn expect_payload(&self, kind: ReceiptKind, payload: &[u8]) -> Result<(), VerifyResultError> {
@@ -419,142 +425,6 @@ impl VerifiedResult {
         }
         Ok(())
     }
-}
-
-impl crate::client::Wallet {
-    /// Verifies the wallet's creation receipt and attestation, and that the parent's JSON
-    /// (`id`, `publicKey`, `curve`) says what the attested receipt says. The wallet id and public
-    /// key from the JSON are added to `expect` where it has none.
-    pub fn verify(
-        &self,
-        root: &TrustedRoot,
-        at_unix_seconds: u64,
-        expect: &ResultExpectations,
-    ) -> Result<VerifiedResult, VerifyResultError> {
-        let input =
-            |what: &str| VerifyResultError::Input(format!("the wallet's {what} is missing or malformed"));
-        let receipt = self.receipt_bytes().map_err(|_| input("receipt"))?.ok_or_else(|| input("receipt"))?;
-        let attestation = self
-            .attestation_bytes()
-            .map_err(|_| input("attestation"))?
-            .ok_or_else(|| input("attestation"))?;
-        let public_key = self.public_key_bytes().map_err(|_| input("publicKey"))?;
-        let mut expect = expect.clone();
-        expect.wallet_id.get_or_insert_with(|| self.id.clone());
-        expect.public_key.get_or_insert_with(|| public_key.clone());
-        let verified = verify_signing_result(&receipt, &attestation, root, at_unix_seconds, &expect)?;
-        let r = &verified.receipt;
-        if r.kind != ReceiptKind::WalletCreated {
-            return Err(VerifyResultError::Mismatch { field: "kind" });
-        }
-        if r.wallet_id != self.id {
-            return Err(VerifyResultError::Mismatch { field: "walletId" });
-        }
-        if r.public_key != public_key {
-            return Err(VerifyResultError::Mismatch { field: "publicKey" });
-        }
-        if r.curve.as_str() != self.curve {
-            return Err(VerifyResultError::Mismatch { field: "curve" });
-        }
-        Ok(verified)
-    }
-}
-
-impl crate::client::SignatureResult {
-    /// Verifies a fresh-mode result's receipt and attestation, and that the parent's JSON
-    /// (`walletId`, `signature.encoded`) says what the attested receipt says. The JSON's
-    /// `walletId` is added to `expect` when it names no wallet. Check the payload with
-    /// [`VerifiedResult::expect_payload`]. A session-mode result is refused: use
-    /// [`Self::verify_session`] or [`crate::Client::verify_signature`].
-    pub fn verify(
-        &self,
-        root: &TrustedRoot,
-        at_unix_seconds: u64,
-        expect: &ResultExpectations,
-    ) -> Result<VerifiedResult, VerifyResultError> {
-        let receipt = self.receipt_bytes().map_err(|_| result_input("receipt"))?;
-        let attestation = match self.evidence().map_err(|e| VerifyResultError::Input(e.to_string()))? {
-            SignatureEvidence::Fresh { attestation } => attestation,
-            SignatureEvidence::Session { .. } => {
-                return Err(VerifyResultError::Input(
-                    "this result is in session mode: verify it with its session document".into(),
-                ));
-            }
-        };
-        let expect = self.with_wallet(expect);
-        let verified = verify_signing_result(&receipt, &attestation, root, at_unix_seconds, &expect)?;
-        self.check_json(&verified)?;
-        Ok(verified)
-    }
-
-    /// Verifies a session-mode result with `session_document` (the document its `sessionId`
-    /// names: see [`crate::Client::session_document`]) through `cache`
-    /// ([`verify_session_result`]), and that the parent's JSON (`walletId`, `signature.encoded`,
-    /// `sessionId`) says what the verified receipt and document say. A fresh-mode result is
-    /// refused: use [`Self::verify`].
-    pub fn verify_session(
-        &self,
-        session_document: &[u8],
-        root: &TrustedRoot,
-        at_unix_seconds: u64,
-        expect: &ResultExpectations,
-        cache: &SessionCache,
-    ) -> Result<VerifiedResult, VerifyResultError> {
-        let receipt = self.receipt_bytes().map_err(|_| result_input("receipt"))?;
-        let (receipt_signature, claimed_id) = match self
-            .evidence()
-            .map_err(|e| VerifyResultError::Input(e.to_string()))?
-        {
-            SignatureEvidence::Session { receipt_signature, session_id } => (receipt_signature, session_id),
-            SignatureEvidence::Fresh { .. } => {
-                return Err(VerifyResultError::Input(
-                    "this result is in fresh mode: it has an attestation document, no session".into(),
-                ));
-            }
-        };
-        let expect = self.with_wallet(expect);
-        let verified = verify_session_result(
-            &receipt,
-            &receipt_signature,
-            session_document,
-            root,
-            at_unix_seconds,
-            &expect,
-            cache,
-        )?;
-        if verified.session_id != Some(claimed_id) {
-            return Err(VerifyResultError::SessionIdMismatch);
-        }
-        self.check_json(&verified)?;
-        Ok(verified)
-    }
-
-    /// `expect` with the JSON's wallet id when it names none.
-    fn with_wallet(&self, expect: &ResultExpectations) -> ResultExpectations {
-        let mut expect = expect.clone();
-        expect.wallet_id.get_or_insert_with(|| self.wallet_id.clone());
-        expect
-    }
-
-    /// The JSON says what the verified receipt says.
-    fn check_json(&self, verified: &VerifiedResult) -> Result<(), VerifyResultError> {
-        let encoded = self.encoded_bytes().map_err(|_| result_input("signature.encoded"))?;
-        let r = &verified.receipt;
-        if r.kind == ReceiptKind::WalletCreated {
-            return Err(VerifyResultError::Mismatch { field: "kind" });
-        }
-        if r.wallet_id != self.wallet_id {
-            return Err(VerifyResultError::Mismatch { field: "walletId" });
-        }
-        if r.signature.as_deref() != Some(encoded.as_slice()) {
-            return Err(VerifyResultError::Mismatch { field: "signature" });
-        }
-        Ok(())
-    }
-}
-
-fn result_input(what: &str) -> VerifyResultError {
-    VerifyResultError::Input(format!("the result's {what} is malformed"))
 }
 
 #[cfg(test)]
@@ -751,7 +621,7 @@ mod tests {
             let expect = ResultExpectations {
                 wallet_id: Some("wa-secp".into()),
                 public_key: Some(secp_compressed(&secp_key())),
-                ..Default::default()
+                ..ResultExpectations::new(ImagePolicy::danger_any_image())
             };
             assert_eq!(verify_receipt_bytes(&receipt.to_cbor(), &expect).unwrap(), receipt);
         }
@@ -775,7 +645,8 @@ mod tests {
             time: 1,
         };
         verify_receipt_signature(&receipt).unwrap();
-        verify_receipt_bytes(&receipt.to_cbor(), &ResultExpectations::default()).unwrap();
+        verify_receipt_bytes(&receipt.to_cbor(), &ResultExpectations::new(ImagePolicy::danger_any_image()))
+            .unwrap();
     }
 
     #[test]
@@ -859,13 +730,18 @@ mod tests {
 
         // A valid receipt for a key other than the expected one fails step 4.
         let receipt = secp_receipt(&other, [4; 32]);
-        let expect =
-            ResultExpectations { public_key: Some(secp_compressed(&secp_key())), ..Default::default() };
+        let expect = ResultExpectations {
+            public_key: Some(secp_compressed(&secp_key())),
+            ..ResultExpectations::new(ImagePolicy::danger_any_image())
+        };
         assert_eq!(
             verify_receipt_bytes(&receipt.to_cbor(), &expect),
             Err(VerifyResultError::Mismatch { field: "publicKey" })
         );
-        let expect = ResultExpectations { wallet_id: Some("wa-other".into()), ..Default::default() };
+        let expect = ResultExpectations {
+            wallet_id: Some("wa-other".into()),
+            ..ResultExpectations::new(ImagePolicy::danger_any_image())
+        };
         assert_eq!(
             verify_receipt_bytes(&receipt.to_cbor(), &expect),
             Err(VerifyResultError::Mismatch { field: "walletId" })
@@ -889,7 +765,10 @@ mod tests {
         receipt.payload = Some(b"pay alice 9".to_vec());
         assert_eq!(verify_receipt_signature(&receipt), Err(SignatureError::PayloadDigest));
         assert!(matches!(
-            verify_receipt_bytes(&receipt.to_cbor(), &ResultExpectations::default()),
+            verify_receipt_bytes(
+                &receipt.to_cbor(),
+                &ResultExpectations::new(ImagePolicy::danger_any_image())
+            ),
             Err(VerifyResultError::Receipt(_))
         ));
     }
@@ -915,6 +794,45 @@ mod tests {
         let mut receipt = ed_receipt(&ed_key(), ReceiptKind::Message, b"m");
         receipt.public_key = vec![0xff; 32];
         assert!(verify_receipt_signature(&receipt).is_err());
+    }
+
+    #[test]
+    fn an_image_policy_is_pinned_or_explicitly_not() {
+        assert_eq!(ImagePolicy::pinned(BTreeMap::new()), Err(VerifyResultError::NoExpectedImage));
+        assert_eq!(
+            ImagePolicy::pinned(BTreeMap::from([(1, vec![1])])),
+            Err(VerifyResultError::NoExpectedImage),
+            "PCR1 alone does not pin the image"
+        );
+        assert_eq!(ImagePolicy::pcr0(Vec::new()), Err(VerifyResultError::NoExpectedImage));
+        assert!(ImagePolicy::pcr0(vec![7; 48]).unwrap().is_pinned());
+        assert!(!ImagePolicy::danger_any_image().is_pinned());
+        assert!(ImagePolicy::danger_any_image().with_pcr(0, vec![1]).is_pinned());
+        assert!(VerifyResultError::NoExpectedImage.to_string().starts_with("no expected enclave image"));
+    }
+
+    #[test]
+    fn expectations_from_the_request_refuse_another_kind_curve_or_payload() {
+        let receipt = ed_receipt(&ed_key(), ReceiptKind::Hash, &[4; 32]);
+        let bytes = receipt.to_cbor();
+        let base = || ResultExpectations::new(ImagePolicy::danger_any_image());
+        let mismatch = |expect: ResultExpectations| match verify_receipt_bytes(&bytes, &expect) {
+            Err(VerifyResultError::Mismatch { field }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(mismatch(ResultExpectations { kind: Some(ReceiptKind::Message), ..base() }), "kind");
+        assert_eq!(mismatch(ResultExpectations { curve: Some(Curve::Secp256k1), ..base() }), "curve");
+        assert_eq!(mismatch(ResultExpectations { payload: Some(vec![5; 32]), ..base() }), "payload");
+        let key = WalletKey { curve: Curve::Ed25519, public_key: vec![9; 32] };
+        assert_eq!(mismatch(base().with_key(&key)), "publicKey");
+        let right = ResultExpectations {
+            kind: Some(ReceiptKind::Hash),
+            payload: Some(vec![4; 32]),
+            wallet_id: Some("wa-ed".into()),
+            ..base()
+        };
+        let key = WalletKey { curve: Curve::Ed25519, public_key: receipt.public_key.clone() };
+        assert_eq!(verify_receipt_bytes(&bytes, &right.with_key(&key)).unwrap(), receipt);
     }
 
     #[test]

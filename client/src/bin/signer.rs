@@ -11,13 +11,13 @@ use std::time::Duration;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use serde_json::{Value, json};
 use signer_client::cli::{
-    self, document_json, now_unix_seconds, parse_attestation_arg, parse_b64_arg, parse_document_arg,
-    parse_hash, parse_hex, parse_nonce, parse_pcrs, parse_root, parse_session_id_arg, pcrs_json,
-    verified_result_json, with_field,
+    self, CliError, document_json, image_policy, now_unix_seconds, parse_attestation_arg, parse_b64_arg,
+    parse_document_arg, parse_hash, parse_hex, parse_nonce, parse_pcrs, parse_pcrs_file, parse_root,
+    parse_session_id_arg, pcrs_json, verified_result_json, with_field,
 };
 use signer_client::{
-    AttestationMode, Client, Credentials, Curve, ReceiptKind, ResultExpectations, SessionCache, TrustedRoot,
-    VerifiedResult, Wallet, attestation_mode_name, verify_session_result, verify_signing_result,
+    AttestationMode, Client, Credentials, Curve, ImagePolicy, ResultExpectations, SessionCache, TrustedRoot,
+    VerifiedResult, Wallet, WalletKey, attestation_mode_name, verify_session_result, verify_signing_result,
 };
 use signer_common::attestation::{self, Expectations};
 use signer_common::encoding::{to_b64url, to_hex0x};
@@ -81,9 +81,17 @@ struct ResultCheck {
     /// Verification time, seconds since the epoch (default: now).
     #[arg(long, value_name = "UNIX_SECONDS")]
     at: Option<u64>,
-    /// Expected PCR value, N=HEX (repeatable).
+    /// Expected PCR value, N=HEX (repeatable). With --root, PCR0 (the enclave image) is
+    /// required: here, in --pcrs, or waived by --allow-any-image.
     #[arg(long = "pcr", value_name = "N=HEX")]
     pcrs: Vec<String>,
+    /// Expected PCRs from a file: `{ "0": hex, ... }` (DATA_DIR/pcrs.json of `signer-parent
+    /// dev`) or the JSON of `nitro-cli build-enclave` / `describe-eif`.
+    #[arg(long = "pcrs", value_name = "FILE")]
+    pcrs_file: Option<PathBuf>,
+    /// Accept answers from any enclave image (no PCR0): for tests and first contact only.
+    #[arg(long)]
+    allow_any_image: bool,
 }
 
 /// The root, time and PCRs that `attestation verify` and `receipt verify` check against.
@@ -95,9 +103,16 @@ struct VerifyCheck {
     /// Verification time, seconds since the epoch (default: now).
     #[arg(long, value_name = "UNIX_SECONDS")]
     at: Option<u64>,
-    /// Expected PCR value, N=HEX (repeatable).
+    /// Expected PCR value, N=HEX (repeatable). `receipt verify` requires PCR0 (here, in
+    /// --pcrs, or waived by --allow-any-image).
     #[arg(long = "pcr", value_name = "N=HEX")]
     pcrs: Vec<String>,
+    /// Expected PCRs from a file: `{ "0": hex, ... }` or nitro-cli's `Measurements` JSON.
+    #[arg(long = "pcrs", value_name = "FILE")]
+    pcrs_file: Option<PathBuf>,
+    /// `receipt verify`: accept any enclave image (no PCR0).
+    #[arg(long)]
+    allow_any_image: bool,
 }
 
 #[derive(Args)]
@@ -108,7 +123,8 @@ struct CreateArgs {
     /// A name for the wallet.
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
-    /// Nonce (hex, up to 64 bytes) for the attestation document.
+    /// Nonce (hex, up to 64 bytes) for the attestation document; a fresh random 32 bytes by
+    /// default.
     #[arg(long, value_name = "HEX")]
     nonce: Option<String>,
     #[command(flatten)]
@@ -120,15 +136,23 @@ struct SignArgs {
     /// The wallet id.
     #[arg(long, value_name = "ID")]
     wallet: String,
-    /// The 32-byte hash to sign (hex).
-    #[arg(long, value_name = "HEX", conflicts_with = "message", required_unless_present = "message")]
+    /// The 32-byte hash to sign: 0x and 64 hex digits.
+    #[arg(long, value_name = "0xHEX", conflicts_with = "message", required_unless_present = "message")]
     hash: Option<String>,
     /// The message to sign (hex bytes).
     #[arg(long, value_name = "HEX")]
     message: Option<String>,
-    /// Nonce (hex, up to 64 bytes): in the attestation document (fresh) and the receipt.
+    /// Nonce (hex, up to 64 bytes): in the attestation document (fresh) and the receipt; a
+    /// fresh random 32 bytes by default.
     #[arg(long, value_name = "HEX")]
     nonce: Option<String>,
+    /// With --root: the wallet's public key (hex, from its verified creation) the receipt must
+    /// name. Without it the key is the one the enclave states for the wallet id.
+    #[arg(long, value_name = "HEX", requires = "curve")]
+    public_key: Option<String>,
+    /// With --root: the wallet's curve, which the receipt must name.
+    #[arg(long, value_name = "CURVE")]
+    curve: Option<String>,
     /// How the result is attested: fresh (an attestation document per request) or session (the
     /// receipt signed by a receipt key attested once in a session document).
     #[arg(long, value_name = "MODE", default_value = "fresh", value_parser = parse_attestation_arg)]
@@ -165,7 +189,7 @@ enum AttestationCommand {
         /// Nonce (hex, up to 64 bytes) to put in the document.
         #[arg(long, value_name = "HEX")]
         nonce: Option<String>,
-        /// Also write the document (raw CBOR) to this file.
+        /// Write the document (raw CBOR) to this file instead of printing it.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
@@ -175,7 +199,7 @@ enum AttestationCommand {
         /// The session document's id (hex SHA-256), as in a result's sessionId.
         #[arg(long, value_name = "HEX")]
         id: Option<String>,
-        /// Also write the document (raw CBOR) to this file.
+        /// Write the document (raw CBOR) to this file instead of printing it.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
@@ -237,7 +261,7 @@ struct Output {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => return clap_error(&e),
+        Err(e) => return clap_error(&e, std::env::args().any(|a| a == "--json")),
     };
     match run(&cli) {
         Ok(output) => {
@@ -252,45 +276,50 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(message) => {
-            eprintln!("signer: {}", cli::one_line(&message));
-            ExitCode::FAILURE
-        }
+        Err(error) => fail(&error, cli.json, ExitCode::FAILURE),
     }
+}
+
+/// Prints a failure: the one-line message on stderr and, with `--json`, the error object on
+/// stdout.
+fn fail(error: &CliError, json: bool, code: ExitCode) -> ExitCode {
+    eprintln!("signer: {}", error.message);
+    if json {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}", error.to_json()).and_then(|()| stdout.flush());
+    }
+    code
 }
 
 /// Help and version go to stdout as clap prints them; usage errors become one line on stderr.
-fn clap_error(e: &clap::Error) -> ExitCode {
+fn clap_error(e: &clap::Error, json: bool) -> ExitCode {
     use clap::error::ErrorKind;
-    match e.kind() {
+    let message = match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = e.print();
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            eprintln!("signer: a subcommand is missing (see --help)");
-            ExitCode::from(2)
+            "a subcommand is missing (see --help)".to_owned()
         }
-        _ => {
-            eprintln!("signer: {}", cli::clap_error_line(e));
-            ExitCode::from(2)
-        }
-    }
+        _ => cli::clap_error_line(e),
+    };
+    fail(&CliError::new("invalid_argument", message), json, ExitCode::from(2))
 }
 
-fn run(cli: &Cli) -> Result<Output, String> {
+fn run(cli: &Cli) -> Result<Output, CliError> {
     match &cli.command {
         Command::Wallet(command) => {
             let client = client(cli)?;
             match command {
                 WalletCommand::Create(args) => wallet_create(&client, args),
                 WalletCommand::Get { wallet } => {
-                    let wallet = client.get_wallet(wallet).map_err(|e| e.to_string())?;
+                    let wallet = client.get_wallet(wallet)?;
                     let text = wallet_line(&wallet);
                     Ok(Output { json: to_json(&wallet)?, text })
                 }
                 WalletCommand::List => {
-                    let wallets = client.list_wallets().map_err(|e| e.to_string())?;
+                    let wallets = client.list_wallets()?;
                     let text: String = wallets.iter().map(wallet_line).collect();
                     Ok(Output { json: json!({ "items": to_json(&wallets)? }), text })
                 }
@@ -307,16 +336,23 @@ fn run(cli: &Cli) -> Result<Output, String> {
         }) => {
             let root = parse_root(&check.root)?;
             let bytes = cli::read_small_file(doc)?;
-            let document = attestation::document_from_file_bytes(&bytes).map_err(|e| e.to_string())?;
+            let document = attestation::document_from_file_bytes(&bytes)
+                .map_err(|e| CliError::new("verification_failed", e.to_string()))?;
+            // `--pcr` stays optional here (API.md); `--pcrs` adds its PCRs.
+            let mut pcrs = parse_pcrs(&check.pcrs)?;
+            if let Some(path) = &check.pcrs_file {
+                pcrs.extend(parse_pcrs_file(path)?);
+            }
             let expect = Expectations {
-                pcrs: parse_pcrs(&check.pcrs)?,
+                pcrs,
                 user_data: user_data.as_deref().map(|h| parse_hex("--user-data", h)).transpose()?,
                 nonce: nonce.as_deref().map(|h| parse_hex("--nonce", h)).transpose()?,
                 public_key: public_key.as_deref().map(|h| parse_hex("--public-key", h)).transpose()?,
                 max_age: max_age.map(Duration::from_secs),
             };
             let at = check.at.unwrap_or_else(now_unix_seconds);
-            let doc = attestation::verify(&document, &root, at, &expect).map_err(|e| e.to_string())?;
+            let doc = attestation::verify(&document, &root, at, &expect)
+                .map_err(|e| CliError::new("verification_failed", e.to_string()))?;
             let mut text =
                 format!("valid attestation document from {} made at {} ms\n", doc.module_id, doc.timestamp);
             for (index, value) in &doc.pcrs {
@@ -327,22 +363,25 @@ fn run(cli: &Cli) -> Result<Output, String> {
         Command::Attestation(AttestationCommand::Get { nonce, out }) => {
             let client = client(cli)?;
             let nonce = nonce.as_deref().map(parse_nonce).transpose()?;
-            let fetched = client.attestation(nonce.as_deref()).map_err(|e| e.to_string())?;
+            let fetched = client.attestation(nonce.as_deref())?;
+            let pcrs = pcrs_json(&fetched.pcrs);
             if let Some(path) = out {
-                std::fs::write(path, &fetched.attestation)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                write_out(path, &fetched.attestation)?;
+                let text = format!("wrote the attestation document to {}\n", path.display());
+                return Ok(Output { json: json!({ "out": path, "pcrs": pcrs }), text });
             }
             let b64 = to_b64url(&fetched.attestation);
-            let json = json!({ "attestation": b64, "pcrs": pcrs_json(&fetched.pcrs) });
+            let json = json!({ "attestation": b64, "pcrs": pcrs });
             Ok(Output { json, text: format!("{b64}\n") })
         }
         Command::Attestation(AttestationCommand::Session { id, out }) => {
             let client = client(cli)?;
             let id = id.as_deref().map(parse_session_id_arg).transpose()?;
-            let (id, document) = client.session_document(id).map_err(|e| e.to_string())?;
+            let (id, document) = client.session_document(id)?;
             if let Some(path) = out {
-                std::fs::write(path, &document)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                write_out(path, &document)?;
+                let text = format!("{}\nwrote the session document to {}\n", hex::encode(id), path.display());
+                return Ok(Output { json: json!({ "id": hex::encode(id), "out": path }), text });
             }
             let b64 = to_b64url(&document);
             let json = json!({ "id": hex::encode(id), "attestation": b64 });
@@ -359,12 +398,13 @@ fn run(cli: &Cli) -> Result<Output, String> {
             public_key,
         }) => {
             let root = parse_root(&check.root)?;
+            let image = image_policy(&check.pcrs, check.pcrs_file.as_deref(), check.allow_any_image)?;
             let receipt = parse_b64_arg("--receipt", receipt)?;
             let expect = ResultExpectations {
-                pcrs: parse_pcrs(&check.pcrs)?,
                 nonce: nonce.as_deref().map(parse_nonce).transpose()?,
                 wallet_id: wallet.clone(),
                 public_key: public_key.as_deref().map(|h| parse_hex("--public-key", h)).transpose()?,
+                ..ResultExpectations::new(image)
             };
             let at = check.at.unwrap_or_else(now_unix_seconds);
             let verified = match (attestation, receipt_signature, session_document) {
@@ -384,7 +424,7 @@ fn run(cli: &Cli) -> Result<Output, String> {
                     );
                 }
             }
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| CliError::verification("", &e))?;
             let r = &verified.receipt;
             let text = format!(
                 "valid {} receipt for wallet {} ({}, public key {}), request {}, attested by {}{}\n",
@@ -400,8 +440,9 @@ fn run(cli: &Cli) -> Result<Output, String> {
         }
         Command::Enclave(EnclaveCommand::Root) => {
             let client = client(cli)?;
-            let pem = client.root_pem().map_err(|e| e.to_string())?;
-            let root = TrustedRoot::from_pem(&pem).map_err(|e| format!("the parent's root: {e}"))?;
+            let pem = client.root_pem()?;
+            let root = TrustedRoot::from_pem(&pem)
+                .map_err(|e| CliError::new("request_failed", format!("the parent's root: {e}")))?;
             Ok(Output {
                 json: json!({ "pem": root.to_pem(), "sha256": root.sha256_hex() }),
                 text: root.to_pem(),
@@ -411,9 +452,9 @@ fn run(cli: &Cli) -> Result<Output, String> {
 }
 
 /// The client from `--credentials` (required) and `--url` (overrides the file's url).
-fn client(cli: &Cli) -> Result<Client, String> {
+fn client(cli: &Cli) -> Result<Client, CliError> {
     let path = cli.credentials.as_ref().ok_or("--credentials FILE is required for this command")?;
-    let credentials = Credentials::from_file(path).map_err(|e| e.to_string())?;
+    let credentials = Credentials::from_file(path)?;
     let client = Client::from_credentials(&credentials);
     Ok(match &cli.url {
         Some(url) => client.with_url(url.clone()),
@@ -426,8 +467,15 @@ fn session_suffix(verified: &VerifiedResult) -> String {
     verified.session_id.map(|id| format!(" (session document {})", hex::encode(id))).unwrap_or_default()
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, String> {
-    serde_json::to_value(value).map_err(|e| format!("cannot render the result: {e}"))
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, CliError> {
+    serde_json::to_value(value)
+        .map_err(|e| CliError::new("io_error", format!("cannot render the result: {e}")))
+}
+
+/// Writes a fetched document to `--out`.
+fn write_out(path: &std::path::Path, bytes: &[u8]) -> Result<(), CliError> {
+    std::fs::write(path, bytes)
+        .map_err(|e| CliError::new("io_error", format!("cannot write {}: {e}", path.display())))
 }
 
 fn wallet_line(wallet: &Wallet) -> String {
@@ -442,41 +490,35 @@ fn wallet_line(wallet: &Wallet) -> String {
     line
 }
 
-/// Expectations and time from `--root`, `--at`, `--pcr` and the nonce, when `--root` is given.
-fn result_check(
-    check: &ResultCheck,
-    nonce: Option<&[u8]>,
-    wallet_id: Option<&str>,
-) -> Result<Option<(TrustedRoot, u64, ResultExpectations)>, String> {
+/// The root, time and expected image from `--root`, `--at`, `--pcr`, `--pcrs` and
+/// `--allow-any-image`, when `--root` is given (and then PCR0 is required unless any image is
+/// allowed).
+fn result_check(check: &ResultCheck) -> Result<Option<(TrustedRoot, u64, ImagePolicy)>, CliError> {
     let Some(root) = &check.root else {
-        if check.at.is_some() || !check.pcrs.is_empty() {
-            return Err("--at and --pcr need --root".into());
+        if check.at.is_some() || !check.pcrs.is_empty() || check.pcrs_file.is_some() || check.allow_any_image
+        {
+            return Err("--at, --pcr, --pcrs and --allow-any-image need --root".into());
         }
         return Ok(None);
     };
-    let expect = ResultExpectations {
-        pcrs: parse_pcrs(&check.pcrs)?,
-        nonce: nonce.map(<[u8]>::to_vec),
-        wallet_id: wallet_id.map(str::to_owned),
-        public_key: None,
-    };
-    Ok(Some((parse_root(root)?, check.at.unwrap_or_else(now_unix_seconds), expect)))
+    let image = image_policy(&check.pcrs, check.pcrs_file.as_deref(), check.allow_any_image)?;
+    Ok(Some((parse_root(root)?, check.at.unwrap_or_else(now_unix_seconds), image)))
 }
 
-fn wallet_create(client: &Client, args: &CreateArgs) -> Result<Output, String> {
-    let curve: Curve = args
-        .curve
-        .parse()
-        .map_err(|_| format!("--curve must be secp256k1 or ed25519, not {:?}", args.curve))?;
+fn parse_curve(text: &str) -> Result<Curve, CliError> {
+    text.parse().map_err(|_| format!("--curve must be secp256k1 or ed25519, not {text:?}").into())
+}
+
+fn wallet_create(client: &Client, args: &CreateArgs) -> Result<Output, CliError> {
+    let curve = parse_curve(&args.curve)?;
     let nonce = args.nonce.as_deref().map(parse_nonce).transpose()?;
-    let check = result_check(&args.check, nonce.as_deref(), None)?;
-    let wallet =
-        client.create_wallet(curve, args.name.as_deref(), nonce.as_deref()).map_err(|e| e.to_string())?;
+    let check = result_check(&args.check)?;
+    let created = client.create_wallet(curve, args.name.as_deref(), nonce.as_deref())?;
+    let wallet = &created.wallet;
     let verified = match check {
-        Some((root, at, expect)) => {
-            wallet.verify(&root, at, &expect).map_err(|e| {
-                format!("wallet {} was created but its receipt does not verify: {e}", wallet.id)
-            })?;
+        Some((root, at, image)) => {
+            let context = format!("wallet {} was created but its receipt does not verify: ", wallet.id);
+            created.verify(&root, at, &image).map_err(|e| CliError::verification(&context, &e))?;
             true
         }
         None => false,
@@ -488,36 +530,45 @@ fn wallet_create(client: &Client, args: &CreateArgs) -> Result<Output, String> {
         wallet.public_key,
         if verified { "receipt verified" } else { "receipt not verified (no --root)" }
     );
-    Ok(Output { json: with_field(to_json(&wallet)?, "verified", Value::Bool(verified)), text })
+    let json = with_field(to_json(wallet)?, "verified", Value::Bool(verified));
+    Ok(Output { json: with_field(json, "nonce", Value::String(hex::encode(&created.request.nonce))), text })
 }
 
-fn wallet_sign(client: &Client, args: &SignArgs) -> Result<Output, String> {
+fn wallet_sign(client: &Client, args: &SignArgs) -> Result<Output, CliError> {
     let nonce = args.nonce.as_deref().map(parse_nonce).transpose()?;
-    let check = result_check(&args.check, nonce.as_deref(), Some(&args.wallet))?;
-    let mode = args.attestation;
-    let (kind, payload, result) = match (&args.hash, &args.message) {
-        (Some(hash), None) => {
-            let hash = parse_hash(hash)?;
-            let result = client.sign_hash_with(&args.wallet, hash, nonce.as_deref(), mode);
-            (ReceiptKind::Hash, hash.to_vec(), result)
+    let check = result_check(&args.check)?;
+    let key = match (&args.curve, &args.public_key) {
+        (None, None) => None,
+        (Some(curve), public_key) => {
+            if check.is_none() {
+                return Err("--curve and --public-key need --root".into());
+            }
+            let curve = parse_curve(curve)?;
+            match public_key {
+                Some(hex) => Some(WalletKey { curve, public_key: parse_hex("--public-key", hex)? }),
+                None => return Err("--curve needs --public-key (the wallet's verified key)".into()),
+            }
         }
+        (None, Some(_)) => return Err("--public-key needs --curve".into()),
+    };
+    let mode = args.attestation;
+    let signed = match (&args.hash, &args.message) {
+        (Some(hash), None) => client.sign_hash_with(&args.wallet, parse_hash(hash)?, nonce.as_deref(), mode),
         (None, Some(message)) => {
             let message = parse_hex("--message", message)?;
-            let result = client.sign_message_with(&args.wallet, &message, nonce.as_deref(), mode);
-            (ReceiptKind::Message, message, result)
+            client.sign_message_with(&args.wallet, &message, nonce.as_deref(), mode)
         }
         _ => return Err("give exactly one of --hash and --message".into()),
-    };
-    let result = result.map_err(|e| e.to_string())?;
+    }?;
+    let result = &signed.result;
     let answered = result.mode().map_err(|e| format!("signature {}: {e}", result.id))?;
     let verified = match check {
-        Some((root, at, expect)) => {
-            let fail =
-                |e: signer_client::VerifyResultError| format!("signature {} does not verify: {e}", result.id);
+        Some((root, at, image)) => {
+            let context = format!("signature {} does not verify: ", result.id);
             // Either form verifies; in session mode the session document is fetched by id.
-            let verified =
-                client.verify_signature(&result, &root, at, &expect, &SessionCache::new()).map_err(fail)?;
-            verified.expect_payload(kind, &payload).map_err(fail)?;
+            let verified = client
+                .verify_signature(&signed, &root, at, &image, key.as_ref(), &SessionCache::new())
+                .map_err(|e| CliError::verification(&context, &e))?;
             Some(verified)
         }
         None => None,
@@ -533,7 +584,8 @@ fn wallet_sign(client: &Client, args: &SignArgs) -> Result<Output, String> {
             None => "not verified (no --root)".to_owned(),
         }
     );
-    Ok(Output { json: with_field(to_json(&result)?, "verified", Value::Bool(verified.is_some())), text })
+    let json = with_field(to_json(result)?, "verified", Value::Bool(verified.is_some()));
+    Ok(Output { json: with_field(json, "nonce", Value::String(hex::encode(&signed.request.nonce))), text })
 }
 
 #[cfg(test)]
