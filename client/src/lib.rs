@@ -25,6 +25,7 @@ pub mod error;
 pub mod load;
 pub mod request;
 pub mod session;
+pub mod signature;
 mod transport;
 pub mod verify;
 
