@@ -296,11 +296,7 @@ mod tests {
         params.leaf_validity = Some(((2024, 1, 1), (2030, 6, 15)));
         let pki = TestPki::new(&params);
         assert_eq!(certificate_not_after(&pki.root_der), Some(4_102_444_800));
-        assert_eq!(
-            certificate_not_after(&pki.leaf_der),
-            Some(1_907_712_000),
-            "2030-06-15T00:00:00Z"
-        );
+        assert_eq!(certificate_not_after(&pki.leaf_der), Some(1_907_712_000), "2030-06-15T00:00:00Z");
         assert_eq!(certificate_not_after(&[]), None);
         assert_eq!(certificate_not_after(&pki.leaf_der[..40]), None);
     }

@@ -641,3 +641,37 @@ fn a_root_without_an_expected_image_is_refused() {
     assert!(help.starts_with("Load generator"), "{help}");
     assert!(!help.contains("SDK"), "{help}");
 }
+
+/// `wallet sign --curve C --public-key HEX` pins the wallet's verified key: a result under
+/// another key or curve is refused.
+#[test]
+fn wallet_sign_pins_the_wallet_key_when_given() {
+    let stub = StubParent::start(Tamper::None);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = stub.credentials_file(dir.path());
+    let root = pem_arg(&stub.root_file(dir.path()));
+    let created = ok_json(&wallet_cmd(
+        &creds,
+        &["create", "--curve", "ed25519", "--root", &root, "--pcr", &pin(), "--json"],
+    ));
+    let id = created["id"].as_str().unwrap();
+    let key = created["publicKey"].as_str().unwrap();
+    let hash = format!("0x{}", "ab".repeat(32));
+    let sign = |curve: &str, public_key: &str| {
+        let args =
+            ["sign", "--wallet", id, "--hash", &hash, "--root", &root, "--pcr", &pin(), "--curve", curve];
+        wallet_cmd(&creds, &[&args[..], &["--public-key", public_key, "--json"]].concat())
+    };
+    assert_eq!(ok_json(&sign("ed25519", key))["verified"], true);
+    let other = hex::encode(WalletKey::new(Curve::Ed25519, 9).public_key());
+    let err = failure(&sign("ed25519", &other));
+    assert!(err.contains("publicKey"), "{err}");
+    let err = failure(&sign("secp256k1", key));
+    assert!(err.contains("curve"), "{err}");
+    // The pin needs a root to check against, and both halves.
+    let args = ["sign", "--wallet", id, "--hash", &hash, "--curve", "ed25519", "--public-key", key];
+    assert!(failure(&wallet_cmd(&creds, &args)).contains("need --root"));
+    let args =
+        ["sign", "--wallet", id, "--hash", &hash, "--root", &root, "--pcr", &pin(), "--curve", "ed25519"];
+    assert!(failure(&wallet_cmd(&creds, &args)).contains("--public-key"));
+}
