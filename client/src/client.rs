@@ -1,5 +1,6 @@
-//! The HTTP client for the parent's JSON API: the calls. The transport is [`crate::transport`],
-//! the answers' types [`crate::api`], and what binds an answer to its request [`crate::request`].
+//! The HTTP client for the parent's JSON API: the calls. The transport is the private
+//! `transport` module, the answers' types [`crate::api`], and what binds an answer to its
+//! request [`crate::request`].
 //!
 //! Plain HTTP only for now: this build of `ureq` has no TLS, so an `https://` URL is refused
 //! with [`ClientError::InvalidInput`]. Put a TLS-terminating proxy on loopback in front of a

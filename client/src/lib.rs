@@ -12,6 +12,10 @@
 //! - [`verify_session_result`] and [`SessionCache`]: the same for session mode, where the
 //!   receipt is signed by a receipt key attested once in a session document, verified once and
 //!   cached (see [`session`]).
+//! - [`api`]: the parent's JSON answers (untrusted claims); [`request`]: an answer bound to its
+//!   request, and its verification; [`signature`]: the receipt signature checks; [`error`]: the
+//!   errors. Modules import one way: `error` <- `api`, `session`, `signature` <- `verify` <-
+//!   `request` <- `client` (HTTP in a private `transport` module).
 //! - [`credentials`]: the `dev-credentials.json` file.
 //! - [`cli`]: argument parsing and JSON rendering shared by the binaries.
 //! - [`load`]: the load generator behind `signer-load`.
