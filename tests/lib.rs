@@ -16,6 +16,8 @@ use serde_json::Value;
 use signer_common::frame;
 use signer_common::protocol::{Request, RequestFrame, ResponseFrame};
 
+pub mod proxy;
+
 /// The directory holding the workspace's binaries (`target/debug`).
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
@@ -42,6 +44,8 @@ pub struct Stack {
     pub url: String,
     /// Where `GET /metrics` is served (its own listener, not the API's).
     pub metrics_url: String,
+    /// More arguments for `signer-parent dev` (e.g. `--enclave-bin PATH`).
+    extra_args: Vec<String>,
     child: Option<Child>,
     _tmp: Option<tempfile::TempDir>,
 }
@@ -57,11 +61,18 @@ impl Stack {
 
     /// Starts a stack on an existing data directory, on a new port.
     pub fn start_in(dir: &Path) -> Stack {
+        Stack::start_in_with(dir, &[])
+    }
+
+    /// Starts a stack on an existing data directory, on a new port, with more arguments for
+    /// `signer-parent dev`.
+    pub fn start_in_with(dir: &Path, extra_args: &[&str]) -> Stack {
         let mut stack = Stack {
             dir: dir.to_path_buf(),
             port: 0,
             url: String::new(),
             metrics_url: String::new(),
+            extra_args: extra_args.iter().map(|a| (*a).to_owned()).collect(),
             child: None,
             _tmp: None,
         };
@@ -88,6 +99,7 @@ impl Stack {
             .args(["dev", "--listen", &format!("127.0.0.1:{port}")])
             .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}"), "--data-dir"])
             .arg(&self.dir)
+            .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)

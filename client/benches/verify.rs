@@ -10,7 +10,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ed25519_dalek::Signer as _;
 use signer_client::{
-    Curve, ReceiptKind, ResultExpectations, SessionCache, verify_session_result, verify_signing_result,
+    Curve, ImagePolicy, ReceiptKind, ResultExpectations, SessionCache, verify_session_result,
+    verify_signing_result,
 };
 use signer_common::attestation::test_pki::{TestPki, TestPkiParams};
 use signer_common::attestation::{AttestationDoc, DIGEST_SHA384};
@@ -74,10 +75,11 @@ fn bench(c: &mut Criterion) {
     let nonce = b"bench-nonce-0001";
     let pcrs = (0u8..3).map(|i| (i, vec![i; 48])).collect();
     let expect = ResultExpectations {
-        pcrs,
+        image: ImagePolicy::pinned(pcrs).unwrap(),
         nonce: Some(nonce.to_vec()),
         wallet_id: Some("wa-bench".into()),
         public_key: None,
+        ..ResultExpectations::new(ImagePolicy::danger_any_image())
     };
 
     let receipt_key = ed25519_dalek::SigningKey::from_bytes(&[0x33; 32]);

@@ -6,11 +6,141 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 use signer_common::attestation::{self, AttestationDoc, TrustedRoot};
-use signer_common::encoding::{from_b64, from_hex_lenient, to_hex0x};
+use signer_common::encoding::{from_b64, from_hex_lenient, from_hex0x_array, to_hex0x};
 use signer_common::protocol::{AttestationMode, MAX_NONCE_LEN};
 
-use crate::client::{attestation_mode_name, parse_attestation_mode, parse_session_id};
-use crate::verify::VerifiedResult;
+use crate::api::{attestation_mode_name, parse_attestation_mode, parse_session_id};
+use crate::error::{ClientError, VerifyResultError};
+use crate::verify::{ImagePolicy, VerifiedResult};
+
+/// A command's failure: a stable snake_case `code` and a one-line `message`. With `--json` it is
+/// printed on stdout as `{ "error": { "code", "message" } }`, and the message on stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CliError {
+    /// `invalid_argument`, `request_failed`, `credentials`, `no_expected_image`,
+    /// `verification_failed`, `io_error`.
+    pub code: &'static str,
+    /// The one-line reason (never a secret).
+    pub message: String,
+}
+
+impl CliError {
+    /// An error with this code.
+    pub fn new(code: &'static str, message: impl Into<String>) -> CliError {
+        CliError { code, message: one_line(&message.into()) }
+    }
+
+    /// A verification failure, `context` first ("signature X does not verify: ...").
+    pub fn verification(context: &str, e: &VerifyResultError) -> CliError {
+        let code = match e {
+            VerifyResultError::NoExpectedImage => "no_expected_image",
+            _ => "verification_failed",
+        };
+        CliError::new(code, format!("{context}{e}"))
+    }
+
+    /// `{ "error": { "code", "message" } }`.
+    pub fn to_json(&self) -> Value {
+        json!({ "error": { "code": self.code, "message": self.message } })
+    }
+}
+
+impl From<String> for CliError {
+    fn from(message: String) -> CliError {
+        CliError::new("invalid_argument", message)
+    }
+}
+
+impl From<&str> for CliError {
+    fn from(message: &str) -> CliError {
+        CliError::new("invalid_argument", message)
+    }
+}
+
+impl From<ClientError> for CliError {
+    fn from(e: ClientError) -> CliError {
+        let code = match e {
+            ClientError::InvalidInput(_) => "invalid_argument",
+            ClientError::Credentials(_) => "credentials",
+            _ => "request_failed",
+        };
+        CliError::new(code, e.to_string())
+    }
+}
+
+/// The expected enclave image from `--pcr N=HEX` (repeated), `--pcrs FILE` and
+/// `--allow-any-image`: pinned when PCR0 is among them; otherwise "no expected enclave image"
+/// unless `allow_any_image`.
+pub fn image_policy(
+    pcr_args: &[String],
+    pcrs_file: Option<&Path>,
+    allow_any_image: bool,
+) -> Result<ImagePolicy, CliError> {
+    let mut pcrs = parse_pcrs(pcr_args)?;
+    if let Some(path) = pcrs_file {
+        for (index, value) in parse_pcrs_file(path)? {
+            if let Some(previous) = pcrs.insert(index, value.clone())
+                && previous != value
+            {
+                return Err(format!("PCR {index} differs between --pcr and --pcrs").into());
+            }
+        }
+    }
+    if pcrs.contains_key(&0) {
+        return ImagePolicy::pinned(pcrs).map_err(|e| CliError::verification("", &e));
+    }
+    if !allow_any_image {
+        return Err(CliError::new(
+            "no_expected_image",
+            "no expected enclave image: give --pcr 0=HEX or --pcrs FILE (e.g. DATA_DIR/pcrs.json), \
+             or --allow-any-image to accept any enclave",
+        ));
+    }
+    Ok(pcrs.into_iter().fold(ImagePolicy::danger_any_image(), |policy, (i, v)| policy.with_pcr(i, v)))
+}
+
+/// Reads a PCR file: `{ "0": hex, ... }` (as `signer-parent dev` writes `pcrs.json`), or the
+/// JSON of `nitro-cli build-enclave` / `describe-eif`, whose `Measurements` object holds
+/// `HashAlgorithm` and `PCR0`, `PCR1`, ... (other top-level fields are ignored). Unknown keys
+/// (in the plain form, or in `Measurements`) and values that are not hex are refused.
+pub fn parse_pcrs_file(path: &Path) -> Result<BTreeMap<u8, Vec<u8>>, String> {
+    let bytes = read_small_file(path)?;
+    let shown = path.display();
+    let value: Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("--pcrs {shown} is not JSON: {e}"))?;
+    let object = value.as_object().ok_or_else(|| format!("--pcrs {shown} is not a JSON object"))?;
+    let (entries, nitro) = match object.get("Measurements") {
+        Some(Value::Object(measurements)) => (measurements, true),
+        Some(_) => return Err(format!("--pcrs {shown}: Measurements is not an object")),
+        None => (object, false),
+    };
+    let mut pcrs = BTreeMap::new();
+    for (key, value) in entries {
+        let index = if nitro {
+            if key == "HashAlgorithm" {
+                continue;
+            }
+            key.strip_prefix("PCR")
+        } else {
+            Some(key.as_str())
+        };
+        let index = index
+            .filter(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|digits| digits.parse::<u8>().ok())
+            .filter(|i| *i < 32)
+            .ok_or_else(|| format!("--pcrs {shown}: unknown PCR key {key:?}"))?;
+        let text = value.as_str().ok_or_else(|| format!("--pcrs {shown}: PCR {index} is not a string"))?;
+        let bytes = from_hex_lenient(text).map_err(|e| format!("--pcrs {shown}: PCR {index} {e}"))?;
+        if bytes.is_empty() {
+            return Err(format!("--pcrs {shown}: PCR {index} is empty"));
+        }
+        pcrs.insert(index, bytes);
+    }
+    if pcrs.is_empty() {
+        return Err(format!("--pcrs {shown} holds no PCR"));
+    }
+    Ok(pcrs)
+}
 
 /// The largest file read for a `pem:`/`der:` root, a document or a `@FILE` argument.
 const MAX_INPUT_FILE_LEN: u64 = 1024 * 1024;
@@ -41,9 +171,10 @@ pub fn parse_root(spec: &str) -> Result<TrustedRoot, String> {
     Err(format!("--root must be aws, pem:FILE or der:FILE, not {spec:?}"))
 }
 
-/// Parses hex with or without `0x`.
+/// Parses hex with or without `0x`; the error says what is wrong (odd length, a non-hex
+/// character) without echoing the value.
 pub fn parse_hex(what: &str, text: &str) -> Result<Vec<u8>, String> {
-    from_hex_lenient(text).map_err(|_| format!("{what} is not hex: {text:?}"))
+    from_hex_lenient(text).map_err(|e| format!("{what} {e}"))
 }
 
 /// Parses a nonce: hex with or without `0x`, 1 to 64 bytes.
@@ -55,11 +186,9 @@ pub fn parse_nonce(text: &str) -> Result<Vec<u8>, String> {
     Ok(nonce)
 }
 
-/// Parses a 32-byte hash given as hex (with or without `0x`).
+/// Parses `--hash`: `0x` and 64 hex digits, the API's rule for binary values.
 pub fn parse_hash(text: &str) -> Result<[u8; 32], String> {
-    let bytes = parse_hex("--hash", text)?;
-    <[u8; 32]>::try_from(bytes.as_slice())
-        .map_err(|_| format!("--hash must be 32 bytes, not {}", bytes.len()))
+    from_hex0x_array::<32>(text.trim()).map_err(|e| format!("--hash {e} (0x and 64 hex digits)"))
 }
 
 /// Parses one `--pcr N=HEX` (N from 0 to 31).
@@ -231,7 +360,7 @@ pub fn clap_error_line(e: &clap::Error) -> String {
 
 /// An error message on one line (newlines and runs of spaces collapsed).
 pub fn one_line(message: &str) -> String {
-    crate::client::one_line(message)
+    crate::transport::one_line(message)
 }
 
 #[cfg(test)]
@@ -255,7 +384,16 @@ mod tests {
     #[test]
     fn parses_hashes_nonces_and_roots() {
         assert_eq!(parse_hash(&format!("0x{}", "11".repeat(32))).unwrap(), [0x11; 32]);
-        assert!(parse_hash("0x1122").is_err());
+        assert_eq!(
+            parse_hash("0x1122").unwrap_err(),
+            "--hash must be 32 bytes, not 2 (0x and 64 hex digits)"
+        );
+        assert!(parse_hash(&"11".repeat(32)).unwrap_err().contains("must start with 0x"));
+        assert!(parse_hash("0xabc").unwrap_err().contains("odd number of hex digits"));
+        assert_eq!(
+            parse_hex("--message", "0xabc").unwrap_err(),
+            "--message has an odd number of hex digits (3)"
+        );
         assert_eq!(parse_nonce("0102").unwrap(), vec![1, 2]);
         assert!(parse_nonce("").is_err());
         assert!(parse_nonce(&"00".repeat(65)).is_err());
@@ -274,6 +412,67 @@ mod tests {
         assert_eq!(parse_b64_arg("--receipt", "AQID").unwrap(), vec![1, 2, 3]);
         assert!(parse_b64_arg("--receipt", "").is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("signer-cli-pcrs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn reads_pcr_files_in_both_forms() {
+        let a = "aa".repeat(48);
+        let plain = write_temp("plain.json", &format!(r#"{{"0":"{a}","1":"0x{a}","2":"{a}"}}"#));
+        let pcrs = parse_pcrs_file(&plain).unwrap();
+        assert_eq!(pcrs.len(), 3);
+        assert_eq!(pcrs[&1], vec![0xaa; 48]);
+        // nitro-cli build-enclave / describe-eif: extra top-level fields are ignored.
+        let nitro = write_temp(
+            "nitro.json",
+            &format!(
+                r#"{{"EnclaveName":"x","Measurements":{{"HashAlgorithm":"Sha384 {{ ... }}","PCR0":"{a}","PCR8":"{a}"}},"IsSigned":false}}"#
+            ),
+        );
+        assert_eq!(parse_pcrs_file(&nitro).unwrap().keys().copied().collect::<Vec<_>>(), vec![0, 8]);
+        for (name, text, needle) in [
+            ("unknown.json", format!(r#"{{"0":"{a}","pcr1":"{a}"}}"#), "unknown PCR key \"pcr1\""),
+            (
+                "bad-nitro.json",
+                format!(r#"{{"Measurements":{{"PCR0":"{a}","PCRX":"{a}"}}}}"#),
+                "unknown PCR key",
+            ),
+            ("big.json", format!(r#"{{"32":"{a}"}}"#), "unknown PCR key"),
+            ("nothex.json", r#"{"0":"zz"}"#.to_owned(), "PCR 0 has a character that is not a hex digit"),
+            ("odd.json", r#"{"0":"abc"}"#.to_owned(), "PCR 0 has an odd number"),
+            ("empty.json", "{}".to_owned(), "holds no PCR"),
+            ("notjson.json", "PCR0=aa".to_owned(), "is not JSON"),
+        ] {
+            let err = parse_pcrs_file(&write_temp(name, &text)).unwrap_err();
+            assert!(err.contains(needle), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_image_is_required_unless_any_image_is_allowed() {
+        let err = image_policy(&[], None, false).unwrap_err();
+        assert_eq!(err.code, "no_expected_image");
+        assert!(err.message.starts_with("no expected enclave image"));
+        let err = image_policy(&["1=aa".into()], None, false).unwrap_err();
+        assert_eq!(err.code, "no_expected_image", "PCR1 alone does not pin the image");
+        assert!(image_policy(&["0=aa".into()], None, false).unwrap().is_pinned());
+        let any = image_policy(&["1=aa".into()], None, true).unwrap();
+        assert!(!any.is_pinned());
+        assert_eq!(any.pcrs().len(), 1);
+        let file = write_temp("pin.json", r#"{"0":"bb"}"#);
+        assert!(image_policy(&[], Some(&file), false).unwrap().is_pinned());
+        assert!(image_policy(&["0=aa".into()], Some(&file), false).is_err(), "conflicting PCR0");
+        assert_eq!(
+            CliError::new("x", "a\nb").to_json(),
+            json!({ "error": { "code": "x", "message": "a b" } })
+        );
     }
 
     #[test]

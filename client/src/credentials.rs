@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ClientError;
+use crate::error::ClientError;
 
 /// The largest credentials file read (it is a few hundred bytes in practice).
 const MAX_CREDENTIALS_FILE_LEN: u64 = 1024 * 1024;

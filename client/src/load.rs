@@ -10,14 +10,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 use signer_common::protocol::{AttestationMode, Curve};
 
-use crate::client::{Client, attestation_mode_name};
+use crate::api::attestation_mode_name;
+use crate::client::Client;
 use crate::session::SessionCache;
-use crate::verify::ResultExpectations;
+use crate::verify::{ImagePolicy, WalletKey};
 use signer_common::attestation::TrustedRoot;
-use signer_common::receipt::ReceiptKind;
 
 /// The most requests one run sends.
 pub const MAX_REQUESTS: u64 = 1_000_000;
@@ -52,8 +52,11 @@ pub struct LoadConfig {
 pub struct VerifyConfig {
     /// The root the attestation chain must end in.
     pub root: TrustedRoot,
-    /// The wallet's public key, which every receipt must name.
-    pub public_key: Vec<u8>,
+    /// The enclave image the documents must come from.
+    pub image: ImagePolicy,
+    /// The wallet's verified key (from its verified creation record), which every receipt must
+    /// name.
+    pub key: WalletKey,
 }
 
 /// What a run measured. Latencies are of successful requests.
@@ -293,9 +296,8 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
     })
 }
 
-/// One request as a verifying client makes it: a fresh nonce (the first 16 bytes of
-/// SHA-256 of the hash, distinct per request), then every check of
-/// [`Client::verify_signature`] and the payload.
+/// One request as a verifying client makes it: a fresh random nonce (the SDK's default), then
+/// every check of [`Client::verify_signature`] against the request, the image and the key.
 fn sign_and_verify(
     client: &Client,
     wallet_id: &str,
@@ -304,18 +306,12 @@ fn sign_and_verify(
     verify: &VerifyConfig,
     sessions: &SessionCache,
 ) -> Result<(), String> {
-    let nonce = Sha256::digest(hash)[..16].to_vec();
-    let result = client.sign_hash_with(wallet_id, hash, Some(&nonce), mode).map_err(|e| e.to_string())?;
-    let expect = ResultExpectations {
-        pcrs: Default::default(),
-        nonce: Some(nonce),
-        wallet_id: Some(wallet_id.to_owned()),
-        public_key: Some(verify.public_key.clone()),
-    };
-    let verified = client
-        .verify_signature(&result, &verify.root, crate::cli::now_unix_seconds(), &expect, sessions)
-        .map_err(|e| format!("verification failed: {e}"))?;
-    verified.expect_payload(ReceiptKind::Hash, &hash).map_err(|e| format!("verification failed: {e}"))
+    let signed = client.sign_hash_with(wallet_id, hash, None, mode).map_err(|e| e.to_string())?;
+    let at = crate::cli::now_unix_seconds();
+    client
+        .verify_signature(&signed, &verify.root, at, &verify.image, Some(&verify.key), sessions)
+        .map(drop)
+        .map_err(|e| format!("verification failed: {e}"))
 }
 
 #[cfg(test)]

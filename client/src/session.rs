@@ -19,7 +19,7 @@ use signer_common::session::{
     SESSION_DOCUMENT_USER_DATA, SESSION_REFRESH_MS, decode_receipt_key, session_id,
 };
 
-use crate::verify::VerifyResultError;
+use crate::error::VerifyResultError;
 
 /// How long a verified session document stays usable from a [`SessionCache`]: three times
 /// [`SESSION_REFRESH_MS`], 3 hours, the lifetime of the NSM's leaf certificates. The enclave
@@ -278,123 +278,16 @@ fn chain_not_after(doc: &AttestationDoc) -> Option<u64> {
     Some(earliest)
 }
 
-/// One DER TLV: `(tag, contents, rest)`. Low tag numbers only; definite lengths up to 4 bytes.
-fn der_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    if tag & 0x1f == 0x1f {
-        return None;
-    }
-    let (&first, mut rest) = rest.split_first()?;
-    let len = if first < 0x80 {
-        usize::from(first)
-    } else {
-        let count = usize::from(first & 0x7f);
-        if count == 0 || count > 4 {
-            return None;
-        }
-        let (bytes, tail) = rest.split_at_checked(count)?;
-        rest = tail;
-        bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
-    };
-    let (contents, rest) = rest.split_at_checked(len)?;
-    Some((tag, contents, rest))
-}
-
-/// `notAfter` of a DER X.509 certificate, as Unix seconds.
+/// `notAfter` of a DER X.509 certificate, as Unix seconds (x509-cert's parser).
 pub(crate) fn certificate_not_after(der: &[u8]) -> Option<u64> {
-    const SEQUENCE: u8 = 0x30;
-    let (tag, certificate, _) = der_tlv(der)?;
-    if tag != SEQUENCE {
-        return None;
-    }
-    let (tag, tbs, _) = der_tlv(certificate)?;
-    if tag != SEQUENCE {
-        return None;
-    }
-    let mut rest = tbs;
-    // [0] EXPLICIT version, optional.
-    let (tag, _, after) = der_tlv(rest)?;
-    if tag == 0xa0 {
-        rest = after;
-    }
-    // serialNumber, signature, issuer, then validity.
-    for expected in [0x02, SEQUENCE, SEQUENCE] {
-        let (tag, _, after) = der_tlv(rest)?;
-        if tag != expected {
-            return None;
-        }
-        rest = after;
-    }
-    let (tag, validity, _) = der_tlv(rest)?;
-    if tag != SEQUENCE {
-        return None;
-    }
-    let (_, _, after_not_before) = der_tlv(validity)?;
-    let (tag, not_after, _) = der_tlv(after_not_before)?;
-    parse_der_time(tag, not_after)
-}
-
-/// UTCTime (`YYMMDDHHMMSSZ`) or GeneralizedTime (`YYYYMMDDHHMMSSZ`), as Unix seconds.
-fn parse_der_time(tag: u8, text: &[u8]) -> Option<u64> {
-    let digits = text.strip_suffix(b"Z")?;
-    if !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| -> Option<u64> {
-        digits.get(range)?.iter().try_fold(0u64, |acc, d| Some(acc * 10 + u64::from(d - b'0')))
-    };
-    let (year, rest) = match (tag, digits.len()) {
-        (0x17, 12) => {
-            let yy = number(0..2)?;
-            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, 2)
-        }
-        (0x18, 14) => (number(0..4)?, 4),
-        _ => return None,
-    };
-    let month = number(rest..rest + 2)?;
-    let day = number(rest + 2..rest + 4)?;
-    let hour = number(rest + 4..rest + 6)?;
-    let minute = number(rest + 6..rest + 8)?;
-    let second = number(rest + 8..rest + 10)?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day)?;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm), for years from
-/// 1970 on.
-fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
-    if year < 1970 {
-        return None;
-    }
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe).checked_sub(719_468)
+    use x509_cert::der::Decode as _;
+    let certificate = x509_cert::Certificate::from_der(der).ok()?;
+    Some(certificate.tbs_certificate().validity().not_after.to_unix_duration().as_secs())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(days_from_civil(1970, 1, 1), Some(0));
-        assert_eq!(days_from_civil(2000, 3, 1), Some(11_017));
-        assert_eq!(days_from_civil(2024, 2, 29), Some(19_782));
-        assert_eq!(parse_der_time(0x17, b"491231235959Z"), Some(2_524_607_999));
-        assert_eq!(parse_der_time(0x17, b"700101000000Z"), Some(0));
-        assert_eq!(parse_der_time(0x18, b"21000101000000Z"), Some(4_102_444_800));
-        assert_eq!(parse_der_time(0x17, b"7001010000Z"), None);
-        assert_eq!(parse_der_time(0x18, b"2100010100000Z"), None);
-        assert_eq!(parse_der_time(0x17, b"701301000000Z"), None);
-        assert_eq!(parse_der_time(0x17, b"700101000000"), None);
-    }
 
     #[test]
     fn reads_not_after_of_test_certificates() {
@@ -403,10 +296,7 @@ mod tests {
         params.leaf_validity = Some(((2024, 1, 1), (2030, 6, 15)));
         let pki = TestPki::new(&params);
         assert_eq!(certificate_not_after(&pki.root_der), Some(4_102_444_800));
-        assert_eq!(
-            certificate_not_after(&pki.leaf_der),
-            Some(days_from_civil(2030, 6, 15).unwrap() * 86_400)
-        );
+        assert_eq!(certificate_not_after(&pki.leaf_der), Some(1_907_712_000), "2030-06-15T00:00:00Z");
         assert_eq!(certificate_not_after(&[]), None);
         assert_eq!(certificate_not_after(&pki.leaf_der[..40]), None);
     }

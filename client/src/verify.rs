@@ -10,22 +10,79 @@
 
 use std::collections::BTreeMap;
 
-use aws_lc_rs::signature::{ED25519, UnparsedPublicKey};
-use k256::ecdsa::Signature as EcdsaSignature;
 use signer_common::attestation::{self, AttestationDoc, Expectations, TrustedRoot, VerifyError};
 use signer_common::protocol::{AttestationMode, Curve};
-use signer_common::receipt::{Receipt, ReceiptError, ReceiptKind};
+use signer_common::receipt::{Receipt, ReceiptKind};
 use signer_common::session::signed_message;
 
-use crate::client::SignatureEvidence;
+use crate::error::VerifyResultError;
 use crate::session::SessionCache;
+use crate::signature::verify_ed25519;
+pub use crate::signature::verify_receipt_signature;
 
-/// What the caller expects of a signing result, beyond its authenticity.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// The enclave image a document must come from: the PCRs it must carry. Made either pinned
+/// ([`ImagePolicy::pinned`], [`ImagePolicy::pcr0`]: PCR0 at least) or explicitly unpinned
+/// ([`ImagePolicy::danger_any_image`]); there is no default, so it cannot be forgotten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImagePolicy {
+    pcrs: BTreeMap<u8, Vec<u8>>,
+}
+
+impl ImagePolicy {
+    /// Documents must carry these PCRs, PCR0 (the image) among them; without a non-empty PCR0
+    /// this is [`VerifyResultError::NoExpectedImage`].
+    pub fn pinned(pcrs: BTreeMap<u8, Vec<u8>>) -> Result<ImagePolicy, VerifyResultError> {
+        if pcrs.get(&0).is_none_or(|pcr0| pcr0.is_empty()) {
+            return Err(VerifyResultError::NoExpectedImage);
+        }
+        Ok(ImagePolicy { pcrs })
+    }
+
+    /// Documents must carry this PCR0.
+    pub fn pcr0(pcr0: impl Into<Vec<u8>>) -> Result<ImagePolicy, VerifyResultError> {
+        ImagePolicy::pinned(BTreeMap::from([(0, pcr0.into())]))
+    }
+
+    /// Any enclave image is accepted: a document signed under the root by *any* enclave passes,
+    /// including one running other code. For tests and first contact only.
+    pub fn danger_any_image() -> ImagePolicy {
+        ImagePolicy { pcrs: BTreeMap::new() }
+    }
+
+    /// The same policy also requiring PCR `index` to be `value` (PCR0 this way pins the image).
+    pub fn with_pcr(mut self, index: u8, value: Vec<u8>) -> ImagePolicy {
+        self.pcrs.insert(index, value);
+        self
+    }
+
+    /// The PCRs required.
+    pub fn pcrs(&self) -> &BTreeMap<u8, Vec<u8>> {
+        &self.pcrs
+    }
+
+    /// True when PCR0 (the image) is pinned.
+    pub fn is_pinned(&self) -> bool {
+        self.pcrs.contains_key(&0)
+    }
+}
+
+/// A wallet's key as verified from its creation receipt ([`VerifiedResult::wallet_key`]):
+/// pinning it makes a signing result for another key fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletKey {
+    /// The wallet's curve.
+    pub curve: Curve,
+    /// SEC1 compressed (secp256k1) or 32 bytes (Ed25519).
+    pub public_key: Vec<u8>,
+}
+
+/// What the caller expects of a signing result, beyond its authenticity. Built from the request
+/// (see [`crate::SignedResult::expectations`]), never from the parent's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultExpectations {
-    /// Each listed PCR must be in the attestation document (the session document in session
-    /// mode) with this value.
-    pub pcrs: BTreeMap<u8, Vec<u8>>,
+    /// The enclave image: the PCRs the attestation document (the session document in session
+    /// mode) must carry.
+    pub image: ImagePolicy,
     /// When set, the `X-Request-Nonce` the client sent. Fresh mode: the document's `nonce` must
     /// be this, and so must the receipt's `nonce` when it has one. Session mode: the receipt's
     /// `nonce` must be this (the shared session document has none).
@@ -34,6 +91,34 @@ pub struct ResultExpectations {
     pub wallet_id: Option<String>,
     /// When set, the receipt's public key must be this (SEC1 compressed, or 32-byte Ed25519).
     pub public_key: Option<Vec<u8>>,
+    /// When set, the receipt's curve must be this.
+    pub curve: Option<Curve>,
+    /// When set, the receipt's kind must be this.
+    pub kind: Option<ReceiptKind>,
+    /// When set, the receipt's payload must be these bytes (the hash or message asked for).
+    pub payload: Option<Vec<u8>>,
+}
+
+impl ResultExpectations {
+    /// Expectations of the image only; set the other fields as known.
+    pub fn new(image: ImagePolicy) -> ResultExpectations {
+        ResultExpectations {
+            image,
+            nonce: None,
+            wallet_id: None,
+            public_key: None,
+            curve: None,
+            kind: None,
+            payload: None,
+        }
+    }
+
+    /// The same expectations with the wallet's verified key pinned.
+    pub fn with_key(mut self, key: &WalletKey) -> ResultExpectations {
+        self.curve = Some(key.curve);
+        self.public_key = Some(key.public_key.clone());
+        self
+    }
 }
 
 /// A verified signing result.
@@ -48,107 +133,6 @@ pub struct VerifiedResult {
     pub mode: AttestationMode,
     /// Session mode: SHA-256 of the session document (computed here).
     pub session_id: Option<[u8; 32]>,
-}
-
-/// Why a receipt's signature is not valid.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SignatureError {
-    /// A signature receipt without its payload, payload digest or signature.
-    #[error("the receipt lacks its {0}")]
-    Missing(&'static str),
-    /// The payload does not match `payloadSha256`.
-    #[error("the payload does not match payloadSha256")]
-    PayloadDigest,
-    /// A receipt kind or curve/kind combination this client cannot check.
-    #[error("cannot verify a {kind} signature on {curve}")]
-    Unsupported {
-        /// The receipt kind.
-        kind: &'static str,
-        /// The curve.
-        curve: &'static str,
-    },
-    /// A `Hash` payload that is not 32 bytes.
-    #[error("a Hash payload must be 32 bytes, not {0}")]
-    HashLength(usize),
-    /// The signature has the wrong length for its curve.
-    #[error("the signature must be {expected} bytes, not {actual}")]
-    Length {
-        /// The length for this curve.
-        expected: usize,
-        /// The length found.
-        actual: usize,
-    },
-    /// The public key does not decode as a point of the curve.
-    #[error("the public key is not a valid {0} key")]
-    PublicKey(&'static str),
-    /// `r` or `s` is zero or not below the group order.
-    #[error("the signature scalars are out of range")]
-    Scalars,
-    /// A secp256k1 signature whose `s` is in the upper half (malleable; never emitted).
-    #[error("the secp256k1 signature is not low-S")]
-    HighS,
-    /// The recovery byte `v` is not a valid recovery id.
-    #[error("the recovery id {0} is invalid")]
-    RecoveryIdByte(u8),
-    /// Recovering the key with `v` does not give the receipt's public key.
-    #[error("the recovery id does not recover the wallet's public key")]
-    RecoveryMismatch,
-    /// The signature does not verify under the public key.
-    #[error("the signature does not verify under the receipt's public key")]
-    Invalid,
-}
-
-/// Why a signing result is not valid. The message names the step that failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerifyResultError {
-    /// The inputs could not be decoded (base64, hex, ...).
-    #[error("input: {0}")]
-    Input(String),
-    /// Step 1: the attestation document is not authentic, not bound to this receipt, or not
-    /// what the caller expects (PCRs, nonce).
-    #[error("step 1 (attestation document): {0}")]
-    Attestation(VerifyError),
-    /// Step 1: the attestation document is authentic but its `user_data` is not SHA-256 of these
-    /// receipt bytes: the receipt was changed or belongs to another result.
-    #[error("step 1 (attestation document): its user_data is not SHA-256 of this receipt")]
-    NotBound,
-    /// Step 1 (session mode): the session document is not authentic or not what the caller
-    /// expects (PCRs).
-    #[error("step 1 (session document): {0}")]
-    SessionDocument(VerifyError),
-    /// Step 1 (session mode): the document is authentic but its `user_data` is not the session
-    /// marker: it was made for another purpose and its `public_key` is no receipt key.
-    #[error("step 1 (session document): its user_data is not the session receipt-key marker")]
-    NotSessionDocument,
-    /// Step 1 (session mode): the session document's `public_key` is not a usable Ed25519 key.
-    #[error("step 1 (session document): its public_key is not a usable Ed25519 receipt key")]
-    ReceiptKey,
-    /// Step 1 (session mode): the session document could not be obtained from the parent.
-    #[error("step 1 (session document): cannot fetch it from the parent: {0}")]
-    SessionDocumentUnavailable(String),
-    /// Step 1 (session mode): the result names another session document than the one verified.
-    #[error("step 1 (session document): the result's sessionId is not this document's SHA-256")]
-    SessionIdMismatch,
-    /// Step 1 (session mode): the receipt signature is not the attested receipt key's signature
-    /// over these receipt bytes.
-    #[error(
-        "step 1 (receipt key signature): the receipt is not signed by the session document's receipt key"
-    )]
-    ReceiptKeySignature,
-    /// Step 2: the receipt does not decode.
-    #[error("step 2 (receipt): {0}")]
-    Receipt(#[from] ReceiptError),
-    /// Step 3: the receipt's signature does not verify.
-    #[error("step 3 (receipt signature): {0}")]
-    Signature(#[from] SignatureError),
-    /// Step 4: the receipt differs from what the caller expects.
-    #[error("step 4 (expectations): the receipt's {field} is not the expected one")]
-    Mismatch {
-        /// `walletId`, `publicKey`, `kind`, `payload`, `signature`, ...
-        field: &'static str,
-    },
 }
 
 /// Verifies a signing result end to end (fresh mode).
@@ -169,7 +153,7 @@ pub fn verify_signing_result(
 ) -> Result<VerifiedResult, VerifyResultError> {
     // (1) The document is authentic and binds exactly these receipt bytes.
     let doc_expect = Expectations {
-        pcrs: expect.pcrs.clone(),
+        pcrs: expect.image.pcrs().clone(),
         user_data: Some(Receipt::digest(receipt).to_vec()),
         nonce: expect.nonce.clone(),
         public_key: None,
@@ -213,7 +197,7 @@ pub fn verify_session_result(
     cache: &SessionCache,
 ) -> Result<VerifiedResult, VerifyResultError> {
     // (1) The session document (verified once per cache entry) and the receipt key's signature.
-    let session = cache.verify_document(session_document, root, at_unix_seconds, &expect.pcrs)?;
+    let session = cache.verify_document(session_document, root, at_unix_seconds, expect.image.pcrs())?;
     verify_ed25519(session.receipt_key.as_bytes(), &signed_message(receipt), receipt_signature)
         .map_err(|_| VerifyResultError::ReceiptKeySignature)?;
     // (2) and (3).
@@ -267,11 +251,27 @@ pub fn verify_receipt_bytes(
     Ok(decoded)
 }
 
-/// Step 4: compares the receipt's wallet id and public key with the expected ones.
+/// Step 4: compares the receipt's wallet id, public key, curve, kind and payload with the
+/// expected ones (those that are set).
 pub fn check_receipt_expectations(
     receipt: &Receipt,
     expect: &ResultExpectations,
 ) -> Result<(), VerifyResultError> {
+    if let Some(kind) = expect.kind
+        && kind != receipt.kind
+    {
+        return Err(VerifyResultError::Mismatch { field: "kind" });
+    }
+    if let Some(curve) = expect.curve
+        && curve != receipt.curve
+    {
+        return Err(VerifyResultError::Mismatch { field: "curve" });
+    }
+    if let Some(payload) = &expect.payload
+        && receipt.payload.as_deref() != Some(payload.as_slice())
+    {
+        return Err(VerifyResultError::Mismatch { field: "payload" });
+    }
     if let Some(wallet_id) = &expect.wallet_id
         && *wallet_id != receipt.wallet_id
     {
@@ -285,129 +285,13 @@ pub fn check_receipt_expectations(
     Ok(())
 }
 
-/// Step 3: verifies the signature of a signature receipt (`Hash`, `Message`) over its payload
-/// with its public key. `WalletCreated` receipts carry no signature and pass.
-///
-/// - secp256k1: 65 bytes `r || s || v`; ECDSA over the 32-byte payload as the prehash (kind
-///   `Hash` only); `s` must be low; `v` (0 to 3) must recover the receipt's public key.
-/// - Ed25519: 64 bytes; strict verification (RFC 8032, no small-order keys, canonical `S`) over
-///   the payload: the 32 bytes for `Hash`, the message for `Message`.
-pub fn verify_receipt_signature(receipt: &Receipt) -> Result<(), SignatureError> {
-    if receipt.kind == ReceiptKind::WalletCreated {
-        return Ok(());
-    }
-    let curve = receipt.curve;
-    let unsupported = || SignatureError::Unsupported { kind: receipt.kind.as_str(), curve: curve.as_str() };
-    if !matches!(receipt.kind, ReceiptKind::Hash | ReceiptKind::Message) {
-        return Err(unsupported());
-    }
-    let payload = receipt.payload.as_deref().ok_or(SignatureError::Missing("payload"))?;
-    let digest = receipt.payload_sha256.ok_or(SignatureError::Missing("payloadSha256"))?;
-    if Receipt::digest(payload) != digest {
-        return Err(SignatureError::PayloadDigest);
-    }
-    let signature = receipt.signature.as_deref().ok_or(SignatureError::Missing("signature"))?;
-    if receipt.kind == ReceiptKind::Hash && payload.len() != 32 {
-        return Err(SignatureError::HashLength(payload.len()));
-    }
-    match curve {
-        Curve::Secp256k1 => {
-            // ECDSA signs a 32-byte prehash; a Message receipt on secp256k1 has no agreed meaning.
-            if receipt.kind != ReceiptKind::Hash {
-                return Err(unsupported());
-            }
-            verify_secp256k1(&receipt.public_key, payload, signature)
-        }
-        Curve::Ed25519 => verify_ed25519(&receipt.public_key, payload, signature),
-    }
-}
-
-/// ECDSA/secp256k1: `signature` is `r || s || v`, `prehash` the 32 signed bytes, `public_key`
-/// SEC1 compressed.
-///
-/// The arithmetic is libsecp256k1's (Bitcoin Core's library, through the `secp256k1` crate):
-/// recovery there takes about 55 us against 100 us for k256 (docs/performance.md), and it is an
-/// implementation independent of the enclave's k256 signer. k256 only parses the scalars.
-fn verify_secp256k1(public_key: &[u8], prehash: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
-    use secp256k1::ecdsa::{RecoverableSignature, RecoveryId as SecpRecoveryId, Signature as SecpSignature};
-    const KEY: &str = "SEC1 compressed secp256k1";
-    if signature.len() != 65 {
-        return Err(SignatureError::Length { expected: 65, actual: signature.len() });
-    }
-    if public_key.len() != 33 {
-        return Err(SignatureError::PublicKey(KEY));
-    }
-    let sig = EcdsaSignature::from_slice(&signature[..64]).map_err(|_| SignatureError::Scalars)?;
-    if sig.normalize_s() != sig {
-        return Err(SignatureError::HighS);
-    }
-    let v = signature[64];
-    let recovery_id =
-        SecpRecoveryId::try_from(i32::from(v)).map_err(|_| SignatureError::RecoveryIdByte(v))?;
-    let prehash: [u8; 32] = prehash.try_into().map_err(|_| SignatureError::HashLength(prehash.len()))?;
-    let message = secp256k1::Message::from_digest(prehash);
-    // Recovery computes Q = r^-1 (s R - z G) for the R that `v` names; ECDSA verification of
-    // (r, s) under that Q then computes z/s G + r/s Q = R, whose x is r: it always passes. So
-    // "`v` recovers the receipt's key" implies "the signature verifies under it", and one
-    // recovery (one double scalar multiplication) checks both. Only on failure is the signature
-    // verified on its own, to tell a bad signature from a bad recovery id.
-    let recovered = RecoverableSignature::from_compact(&signature[..64], recovery_id)
-        .and_then(|recoverable| recoverable.recover_ecdsa(message));
-    if recovered.is_ok_and(|key| key.serialize() == public_key) {
-        return Ok(());
-    }
-    let key = secp256k1::PublicKey::from_slice(public_key).map_err(|_| SignatureError::PublicKey(KEY))?;
-    let plain = SecpSignature::from_compact(&signature[..64]).map_err(|_| SignatureError::Scalars)?;
-    plain.verify(message, &key).map_err(|_| SignatureError::Invalid)?;
-    Err(SignatureError::RecoveryMismatch)
-}
-
-/// Ed25519: the 64-byte `signature` over `message`, checked as strictly as ed25519-dalek's
-/// `verify_strict`, with AWS-LC doing the arithmetic (43 us against 57 us here; an
-/// implementation independent of the enclave's ed25519-dalek signer; docs/performance.md).
-///
-/// AWS-LC refuses a non-canonical S and a public key whose y is not reduced, and recomputes R,
-/// comparing it byte for byte (so R must be canonically encoded). What `verify_strict` adds is
-/// refusing a public key or an R of small order: the eight small-order points are compared here
-/// by encoding, ignoring the sign bit (the set is closed under negation, and x = 0 points can
-/// carry either sign bit). The differential test shows AWS-LC alone accepting forgeries of both
-/// kinds.
-fn verify_ed25519(public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
-    if signature.len() != 64 {
-        return Err(SignatureError::Length { expected: 64, actual: signature.len() });
-    }
-    let public_key: &[u8; 32] = public_key.try_into().map_err(|_| SignatureError::PublicKey("Ed25519"))?;
-    if ed25519_is_small_order(public_key) {
-        return Err(SignatureError::PublicKey("Ed25519"));
-    }
-    let r: &[u8; 32] = signature[..32].try_into().map_err(|_| SignatureError::Invalid)?;
-    if ed25519_is_small_order(r) {
-        return Err(SignatureError::Invalid);
-    }
-    UnparsedPublicKey::new(&ED25519, public_key)
-        .verify(message, signature)
-        .map_err(|_| SignatureError::Invalid)
-}
-
-/// True when `encoded`, sign bit ignored, is the encoding of one of the eight points of small
-/// order (the 8-torsion subgroup).
-fn ed25519_is_small_order(encoded: &[u8; 32]) -> bool {
-    static SMALL_ORDER_Y: std::sync::LazyLock<Vec<[u8; 32]>> = std::sync::LazyLock::new(|| {
-        curve25519_dalek::constants::EIGHT_TORSION
-            .iter()
-            .map(|point| {
-                let mut y = point.compress().to_bytes();
-                y[31] &= 0x7f;
-                y
-            })
-            .collect()
-    });
-    let mut y = *encoded;
-    y[31] &= 0x7f;
-    SMALL_ORDER_Y.contains(&y)
-}
-
 impl VerifiedResult {
+    /// The wallet's key as this verified receipt states it: after verifying a creation against
+    /// its request, pin it for the wallet's signatures ([`ResultExpectations::with_key`]).
+    pub fn wallet_key(&self) -> WalletKey {
+        WalletKey { curve: self.receipt.curve, public_key: self.receipt.public_key.clone() }
+    }
+
     /// Checks that the receipt is for this kind of request over these exact bytes (the hash or
     /// the message the caller asked to sign), so a result for another request is refused.
     pub fn expect_payload(&self, kind: ReceiptKind, payload: &[u8]) -> Result<(), VerifyResultError> {
@@ -421,326 +305,12 @@ impl VerifiedResult {
     }
 }
 
-impl crate::client::Wallet {
-    /// Verifies the wallet's creation receipt and attestation, and that the parent's JSON
-    /// (`id`, `publicKey`, `curve`) says what the attested receipt says. The wallet id and public
-    /// key from the JSON are added to `expect` where it has none.
-    pub fn verify(
-        &self,
-        root: &TrustedRoot,
-        at_unix_seconds: u64,
-        expect: &ResultExpectations,
-    ) -> Result<VerifiedResult, VerifyResultError> {
-        let input =
-            |what: &str| VerifyResultError::Input(format!("the wallet's {what} is missing or malformed"));
-        let receipt = self.receipt_bytes().map_err(|_| input("receipt"))?.ok_or_else(|| input("receipt"))?;
-        let attestation = self
-            .attestation_bytes()
-            .map_err(|_| input("attestation"))?
-            .ok_or_else(|| input("attestation"))?;
-        let public_key = self.public_key_bytes().map_err(|_| input("publicKey"))?;
-        let mut expect = expect.clone();
-        expect.wallet_id.get_or_insert_with(|| self.id.clone());
-        expect.public_key.get_or_insert_with(|| public_key.clone());
-        let verified = verify_signing_result(&receipt, &attestation, root, at_unix_seconds, &expect)?;
-        let r = &verified.receipt;
-        if r.kind != ReceiptKind::WalletCreated {
-            return Err(VerifyResultError::Mismatch { field: "kind" });
-        }
-        if r.wallet_id != self.id {
-            return Err(VerifyResultError::Mismatch { field: "walletId" });
-        }
-        if r.public_key != public_key {
-            return Err(VerifyResultError::Mismatch { field: "publicKey" });
-        }
-        if r.curve.as_str() != self.curve {
-            return Err(VerifyResultError::Mismatch { field: "curve" });
-        }
-        Ok(verified)
-    }
-}
-
-impl crate::client::SignatureResult {
-    /// Verifies a fresh-mode result's receipt and attestation, and that the parent's JSON
-    /// (`walletId`, `signature.encoded`) says what the attested receipt says. The JSON's
-    /// `walletId` is added to `expect` when it names no wallet. Check the payload with
-    /// [`VerifiedResult::expect_payload`]. A session-mode result is refused: use
-    /// [`Self::verify_session`] or [`crate::Client::verify_signature`].
-    pub fn verify(
-        &self,
-        root: &TrustedRoot,
-        at_unix_seconds: u64,
-        expect: &ResultExpectations,
-    ) -> Result<VerifiedResult, VerifyResultError> {
-        let receipt = self.receipt_bytes().map_err(|_| result_input("receipt"))?;
-        let attestation = match self.evidence().map_err(|e| VerifyResultError::Input(e.to_string()))? {
-            SignatureEvidence::Fresh { attestation } => attestation,
-            SignatureEvidence::Session { .. } => {
-                return Err(VerifyResultError::Input(
-                    "this result is in session mode: verify it with its session document".into(),
-                ));
-            }
-        };
-        let expect = self.with_wallet(expect);
-        let verified = verify_signing_result(&receipt, &attestation, root, at_unix_seconds, &expect)?;
-        self.check_json(&verified)?;
-        Ok(verified)
-    }
-
-    /// Verifies a session-mode result with `session_document` (the document its `sessionId`
-    /// names: see [`crate::Client::session_document`]) through `cache`
-    /// ([`verify_session_result`]), and that the parent's JSON (`walletId`, `signature.encoded`,
-    /// `sessionId`) says what the verified receipt and document say. A fresh-mode result is
-    /// refused: use [`Self::verify`].
-    pub fn verify_session(
-        &self,
-        session_document: &[u8],
-        root: &TrustedRoot,
-        at_unix_seconds: u64,
-        expect: &ResultExpectations,
-        cache: &SessionCache,
-    ) -> Result<VerifiedResult, VerifyResultError> {
-        let receipt = self.receipt_bytes().map_err(|_| result_input("receipt"))?;
-        let (receipt_signature, claimed_id) = match self
-            .evidence()
-            .map_err(|e| VerifyResultError::Input(e.to_string()))?
-        {
-            SignatureEvidence::Session { receipt_signature, session_id } => (receipt_signature, session_id),
-            SignatureEvidence::Fresh { .. } => {
-                return Err(VerifyResultError::Input(
-                    "this result is in fresh mode: it has an attestation document, no session".into(),
-                ));
-            }
-        };
-        let expect = self.with_wallet(expect);
-        let verified = verify_session_result(
-            &receipt,
-            &receipt_signature,
-            session_document,
-            root,
-            at_unix_seconds,
-            &expect,
-            cache,
-        )?;
-        if verified.session_id != Some(claimed_id) {
-            return Err(VerifyResultError::SessionIdMismatch);
-        }
-        self.check_json(&verified)?;
-        Ok(verified)
-    }
-
-    /// `expect` with the JSON's wallet id when it names none.
-    fn with_wallet(&self, expect: &ResultExpectations) -> ResultExpectations {
-        let mut expect = expect.clone();
-        expect.wallet_id.get_or_insert_with(|| self.wallet_id.clone());
-        expect
-    }
-
-    /// The JSON says what the verified receipt says.
-    fn check_json(&self, verified: &VerifiedResult) -> Result<(), VerifyResultError> {
-        let encoded = self.encoded_bytes().map_err(|_| result_input("signature.encoded"))?;
-        let r = &verified.receipt;
-        if r.kind == ReceiptKind::WalletCreated {
-            return Err(VerifyResultError::Mismatch { field: "kind" });
-        }
-        if r.wallet_id != self.wallet_id {
-            return Err(VerifyResultError::Mismatch { field: "walletId" });
-        }
-        if r.signature.as_deref() != Some(encoded.as_slice()) {
-            return Err(VerifyResultError::Mismatch { field: "signature" });
-        }
-        Ok(())
-    }
-}
-
-fn result_input(what: &str) -> VerifyResultError {
-    VerifyResultError::Input(format!("the result's {what} is malformed"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ed25519_dalek::Signer as _;
-    use k256::ecdsa::signature::hazmat::PrehashVerifier as _;
-    use k256::ecdsa::{RecoveryId, SigningKey as EcdsaSigningKey, VerifyingKey as EcdsaVerifyingKey};
-
-    /// ed25519-dalek's `verify_strict`, the reference for `verify_ed25519`.
-    fn dalek_strict(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
-        ed25519_dalek::VerifyingKey::from_bytes(public_key).is_ok_and(|key| {
-            key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature)).is_ok()
-        })
-    }
-
-    /// Differential: `verify_ed25519` accepts exactly what `verify_strict` accepts, over valid
-    /// signatures, every single-bit flip of key, signature and message, small-order keys (each
-    /// with both sign bits) carrying signatures that verify without the small-order check, and
-    /// small-order R values.
-    #[test]
-    fn ed25519_verification_agrees_with_dalek_verify_strict() {
-        use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
-        use curve25519_dalek::scalar::Scalar;
-        let mut cases: Vec<([u8; 32], Vec<u8>, [u8; 64])> = Vec::new();
-        for i in 0..4u8 {
-            let key = ed25519_dalek::SigningKey::from_bytes(&[i.wrapping_mul(29).wrapping_add(1); 32]);
-            let message = vec![i; 1 + usize::from(i) * 40];
-            let signature = key.sign(&message).to_bytes();
-            let public_key = key.verifying_key().to_bytes();
-            cases.push((public_key, message.clone(), signature));
-            for bit in 0..256 {
-                let mut k = public_key;
-                k[bit / 8] ^= 1 << (bit % 8);
-                cases.push((k, message.clone(), signature));
-            }
-            for bit in 0..512 {
-                let mut sig = signature;
-                sig[bit / 8] ^= 1 << (bit % 8);
-                cases.push((public_key, message.clone(), sig));
-            }
-            let mut other = message.clone();
-            other[0] ^= 1;
-            cases.push((public_key, other, signature));
-        }
-        // Small-order keys A: with s = 1 and R = B - k A recomputed for the message, the
-        // cofactorless equation holds, so only the small-order check refuses them.
-        let message = b"small order".to_vec();
-        let mut forgeries = 0;
-        for torsion in EIGHT_TORSION {
-            for sign in [0u8, 0x80] {
-                let mut a = torsion.compress().to_bytes();
-                a[31] ^= sign;
-                let Some(point) = curve25519_dalek::edwards::CompressedEdwardsY(a).decompress() else {
-                    continue;
-                };
-                // R = [s]B and k = H(R || A || M): the cofactorless equation [s]B - [k]A = R
-                // holds when [k]A is the identity, i.e. when k is a multiple of A's order
-                // (always for the identity, about half the time for order 2, ...). Over 16
-                // choices of s some forgeries hold for every small-order A; the others are
-                // merely invalid signatures, which must be refused as well.
-                for extra in 0..16u64 {
-                    let r_point = ED25519_BASEPOINT_POINT * Scalar::from(1 + extra);
-                    let r = r_point.compress().to_bytes();
-                    let mut hasher = <sha2::Sha512 as sha2::Digest>::new();
-                    sha2::Digest::update(&mut hasher, r);
-                    sha2::Digest::update(&mut hasher, a);
-                    sha2::Digest::update(&mut hasher, &message);
-                    let k = Scalar::from_bytes_mod_order_wide(&sha2::Digest::finalize(hasher).into());
-                    let s = Scalar::from(1 + extra);
-                    let holds = ED25519_BASEPOINT_POINT * s - point * k == r_point;
-                    let mut signature = [0u8; 64];
-                    signature[..32].copy_from_slice(&r);
-                    signature[32..].copy_from_slice(s.as_bytes());
-                    cases.push((a, message.clone(), signature));
-                    forgeries += usize::from(holds);
-                }
-            }
-        }
-        // The identity with y = p + 1 (not reduced), carrying a forgery that holds for it:
-        // AWS-LC refuses the unreduced encoding itself.
-        let mut unreduced_identity = [0xffu8; 32];
-        unreduced_identity[0] = 0xee;
-        unreduced_identity[31] = 0x7f;
-        let s = Scalar::from(5u64);
-        let mut forged = [0u8; 64];
-        forged[..32].copy_from_slice(&(ED25519_BASEPOINT_POINT * s).compress().to_bytes());
-        forged[32..].copy_from_slice(s.as_bytes());
-        assert!(UnparsedPublicKey::new(&ED25519, unreduced_identity).verify(&message, &forged).is_err());
-        cases.push((unreduced_identity, message.clone(), forged));
-
-        // Small-order R with a real key: torsion points in place of a valid R, and R = identity
-        // with s = k a, for which the cofactorless equation [s]B - [k]A = R holds.
-        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
-        let valid = key.sign(&message).to_bytes();
-        for torsion in EIGHT_TORSION {
-            let mut signature = valid;
-            signature[..32].copy_from_slice(&torsion.compress().to_bytes());
-            cases.push((key.verifying_key().to_bytes(), message.clone(), signature));
-        }
-        let secret = Scalar::from(0x1234_5678u64);
-        let public_key = (ED25519_BASEPOINT_POINT * secret).compress().to_bytes();
-        let identity = curve25519_dalek::edwards::EdwardsPoint::default().compress().to_bytes();
-        let mut hasher = <sha2::Sha512 as sha2::Digest>::new();
-        sha2::Digest::update(&mut hasher, identity);
-        sha2::Digest::update(&mut hasher, public_key);
-        sha2::Digest::update(&mut hasher, &message);
-        let k = Scalar::from_bytes_mod_order_wide(&sha2::Digest::finalize(hasher).into());
-        let mut identity_r = [0u8; 64];
-        identity_r[..32].copy_from_slice(&identity);
-        identity_r[32..].copy_from_slice((k * secret).as_bytes());
-        assert!(
-            UnparsedPublicKey::new(&ED25519, public_key).verify(&message, &identity_r).is_ok(),
-            "AWS-LC alone accepts R = identity"
-        );
-        cases.push((public_key, message.clone(), identity_r));
-
-        let mut accepted = 0;
-        for (public_key, message, signature) in &cases {
-            let ours = verify_ed25519(public_key, message, signature).is_ok();
-            assert_eq!(ours, dalek_strict(public_key, message, signature), "key {}", hex::encode(public_key));
-            accepted += usize::from(ours);
-        }
-        assert!(accepted >= 4, "the valid signatures verify");
-        // The forgeries are real: the equation alone (AWS-LC without the checks) accepts them.
-        assert!(forgeries > 8, "{forgeries} forgeries");
-        let lenient = cases
-            .iter()
-            .filter(|(k, m, s)| {
-                ed25519_is_small_order(k) && UnparsedPublicKey::new(&ED25519, k).verify(m, s).is_ok()
-            })
-            .count();
-        assert!(lenient > 0, "some small-order forgeries pass AWS-LC's equation alone");
-    }
-
-    fn secp_key() -> EcdsaSigningKey {
-        EcdsaSigningKey::from_slice(&[0x11; 32]).unwrap()
-    }
-
-    fn ed_key() -> ed25519_dalek::SigningKey {
-        ed25519_dalek::SigningKey::from_bytes(&[0x22; 32])
-    }
-
-    fn secp_compressed(key: &EcdsaSigningKey) -> Vec<u8> {
-        key.verifying_key().to_sec1_point(true).as_bytes().to_vec()
-    }
-
-    /// A valid secp256k1 Hash receipt signed with `key`.
-    fn secp_receipt(key: &EcdsaSigningKey, hash: [u8; 32]) -> Receipt {
-        let (sig, recid) = key.sign_prehash_recoverable(&hash);
-        assert_eq!(sig.normalize_s(), sig, "k256 signs low-S");
-        let mut encoded = sig.to_bytes().to_vec();
-        encoded.push(recid.to_byte());
-        Receipt {
-            kind: ReceiptKind::Hash,
-            wallet_id: "wa-secp".into(),
-            curve: Curve::Secp256k1,
-            public_key: secp_compressed(key),
-            payload_sha256: Some(Receipt::digest(&hash)),
-            payload: Some(hash.to_vec()),
-            signature: Some(encoded),
-            request_id: "sig-1".into(),
-            nonce: None,
-            time: 1_700_000_000_000,
-        }
-    }
-
-    fn ed_receipt(key: &ed25519_dalek::SigningKey, kind: ReceiptKind, payload: &[u8]) -> Receipt {
-        Receipt {
-            kind,
-            wallet_id: "wa-ed".into(),
-            curve: Curve::Ed25519,
-            public_key: key.verifying_key().to_bytes().to_vec(),
-            payload_sha256: Some(Receipt::digest(payload)),
-            payload: Some(payload.to_vec()),
-            signature: Some(key.sign(payload).to_bytes().to_vec()),
-            request_id: "sig-2".into(),
-            nonce: None,
-            time: 1_700_000_000_000,
-        }
-    }
-
-    fn set_byte(receipt: &mut Receipt, index: usize, f: impl FnOnce(u8) -> u8) {
-        let sig = receipt.signature.as_mut().unwrap();
-        sig[index] = f(sig[index]);
-    }
+    use crate::error::SignatureError;
+    use crate::signature::fixtures::{ed_key, ed_receipt, secp_compressed, secp_key, secp_receipt};
+    use k256::ecdsa::SigningKey as EcdsaSigningKey;
 
     #[test]
     fn accepts_valid_receipts() {
@@ -751,7 +321,7 @@ mod tests {
             let expect = ResultExpectations {
                 wallet_id: Some("wa-secp".into()),
                 public_key: Some(secp_compressed(&secp_key())),
-                ..Default::default()
+                ..ResultExpectations::new(ImagePolicy::danger_any_image())
             };
             assert_eq!(verify_receipt_bytes(&receipt.to_cbor(), &expect).unwrap(), receipt);
         }
@@ -775,74 +345,8 @@ mod tests {
             time: 1,
         };
         verify_receipt_signature(&receipt).unwrap();
-        verify_receipt_bytes(&receipt.to_cbor(), &ResultExpectations::default()).unwrap();
-    }
-
-    #[test]
-    fn refuses_a_flipped_signature_byte() {
-        for index in [0, 31, 32, 63] {
-            let mut receipt = secp_receipt(&secp_key(), [1; 32]);
-            set_byte(&mut receipt, index, |b| b ^ 0x01);
-            assert!(verify_receipt_signature(&receipt).is_err(), "secp byte {index}");
-            let mut receipt = ed_receipt(&ed_key(), ReceiptKind::Message, b"msg");
-            set_byte(&mut receipt, index, |b| b ^ 0x01);
-            assert!(verify_receipt_signature(&receipt).is_err(), "ed byte {index}");
-        }
-    }
-
-    #[test]
-    fn refuses_high_s_secp256k1() {
-        let mut receipt = secp_receipt(&secp_key(), [2; 32]);
-        let sig = receipt.signature.clone().unwrap();
-        let low = EcdsaSignature::from_slice(&sig[..64]).unwrap();
-        // s' = n - s: the same signature, mathematically valid, but malleated (high-S).
-        let (r, s) = low.split_scalars();
-        let high = EcdsaSignature::from_scalars(r.to_bytes(), (-*s).to_bytes()).unwrap();
-        assert_ne!(high.normalize_s(), high);
-        // With the flipped recovery id it even recovers the right key: only the low-S rule stops it.
-        let flipped = RecoveryId::from_byte(sig[64] ^ 1).unwrap();
-        let recovered = EcdsaVerifyingKey::recover_from_prehash(&[2; 32], &high, flipped).unwrap();
-        assert_eq!(recovered.to_sec1_point(true).as_bytes(), secp_compressed(&secp_key()).as_slice());
-        let mut encoded = high.to_bytes().to_vec();
-        encoded.push(flipped.to_byte());
-        receipt.signature = Some(encoded);
-        assert_eq!(verify_receipt_signature(&receipt), Err(SignatureError::HighS));
-    }
-
-    #[test]
-    fn recovery_shortcut_agrees_with_plain_verification() {
-        // verify_secp256k1 accepts exactly when ECDSA verification passes and `v` recovers the key.
-        let key = secp_key();
-        let public_key = secp_compressed(&key);
-        let vk = EcdsaVerifyingKey::from_sec1_bytes(&public_key).unwrap();
-        for i in 0..64u8 {
-            let hash = [i; 32];
-            let mut encoded = secp_receipt(&key, hash).signature.unwrap();
-            // Bit flips in r, s and v, and each recovery id.
-            let index = usize::from(i) % 65;
-            if i % 4 == 0 {
-                encoded[64] = i / 4 % 4;
-            } else {
-                encoded[index] ^= 1 << (i % 8);
-            }
-            let Ok(sig) = EcdsaSignature::from_slice(&encoded[..64]) else { continue };
-            let plain = sig.normalize_s() == sig
-                && vk.verify_prehash(&hash, &sig).is_ok()
-                && RecoveryId::from_byte(encoded[64])
-                    .and_then(|id| EcdsaVerifyingKey::recover_from_prehash(&hash, &sig, id).ok())
-                    .is_some_and(|k| k == vk);
-            assert_eq!(verify_secp256k1(&public_key, &hash, &encoded).is_ok(), plain, "case {i}");
-        }
-    }
-
-    #[test]
-    fn refuses_a_wrong_recovery_id() {
-        let mut receipt = secp_receipt(&secp_key(), [3; 32]);
-        set_byte(&mut receipt, 64, |v| v ^ 1);
-        assert_eq!(verify_receipt_signature(&receipt), Err(SignatureError::RecoveryMismatch));
-        let mut receipt = secp_receipt(&secp_key(), [3; 32]);
-        set_byte(&mut receipt, 64, |_| 27);
-        assert_eq!(verify_receipt_signature(&receipt), Err(SignatureError::RecoveryIdByte(27)));
+        verify_receipt_bytes(&receipt.to_cbor(), &ResultExpectations::new(ImagePolicy::danger_any_image()))
+            .unwrap();
     }
 
     #[test]
@@ -859,13 +363,18 @@ mod tests {
 
         // A valid receipt for a key other than the expected one fails step 4.
         let receipt = secp_receipt(&other, [4; 32]);
-        let expect =
-            ResultExpectations { public_key: Some(secp_compressed(&secp_key())), ..Default::default() };
+        let expect = ResultExpectations {
+            public_key: Some(secp_compressed(&secp_key())),
+            ..ResultExpectations::new(ImagePolicy::danger_any_image())
+        };
         assert_eq!(
             verify_receipt_bytes(&receipt.to_cbor(), &expect),
             Err(VerifyResultError::Mismatch { field: "publicKey" })
         );
-        let expect = ResultExpectations { wallet_id: Some("wa-other".into()), ..Default::default() };
+        let expect = ResultExpectations {
+            wallet_id: Some("wa-other".into()),
+            ..ResultExpectations::new(ImagePolicy::danger_any_image())
+        };
         assert_eq!(
             verify_receipt_bytes(&receipt.to_cbor(), &expect),
             Err(VerifyResultError::Mismatch { field: "walletId" })
@@ -889,32 +398,51 @@ mod tests {
         receipt.payload = Some(b"pay alice 9".to_vec());
         assert_eq!(verify_receipt_signature(&receipt), Err(SignatureError::PayloadDigest));
         assert!(matches!(
-            verify_receipt_bytes(&receipt.to_cbor(), &ResultExpectations::default()),
+            verify_receipt_bytes(
+                &receipt.to_cbor(),
+                &ResultExpectations::new(ImagePolicy::danger_any_image())
+            ),
             Err(VerifyResultError::Receipt(_))
         ));
     }
 
     #[test]
-    fn refuses_malformed_signature_receipts() {
-        let mut receipt = secp_receipt(&secp_key(), [8; 32]);
-        receipt.signature.as_mut().unwrap().pop();
+    fn an_image_policy_is_pinned_or_explicitly_not() {
+        assert_eq!(ImagePolicy::pinned(BTreeMap::new()), Err(VerifyResultError::NoExpectedImage));
         assert_eq!(
-            verify_receipt_signature(&receipt),
-            Err(SignatureError::Length { expected: 65, actual: 64 })
+            ImagePolicy::pinned(BTreeMap::from([(1, vec![1])])),
+            Err(VerifyResultError::NoExpectedImage),
+            "PCR1 alone does not pin the image"
         );
-        let mut receipt = secp_receipt(&secp_key(), [8; 32]);
-        receipt.kind = ReceiptKind::Message;
-        assert!(matches!(verify_receipt_signature(&receipt), Err(SignatureError::Unsupported { .. })));
-        let mut receipt = secp_receipt(&secp_key(), [8; 32]);
-        receipt.signature = Some(vec![0; 65]);
-        assert_eq!(verify_receipt_signature(&receipt), Err(SignatureError::Scalars));
-        let mut receipt = ed_receipt(&ed_key(), ReceiptKind::Hash, &[8; 31]);
-        assert_eq!(verify_receipt_signature(&receipt), Err(SignatureError::HashLength(31)));
-        receipt.signature = None;
-        assert_eq!(verify_receipt_signature(&receipt), Err(SignatureError::Missing("signature")));
-        let mut receipt = ed_receipt(&ed_key(), ReceiptKind::Message, b"m");
-        receipt.public_key = vec![0xff; 32];
-        assert!(verify_receipt_signature(&receipt).is_err());
+        assert_eq!(ImagePolicy::pcr0(Vec::new()), Err(VerifyResultError::NoExpectedImage));
+        assert!(ImagePolicy::pcr0(vec![7; 48]).unwrap().is_pinned());
+        assert!(!ImagePolicy::danger_any_image().is_pinned());
+        assert!(ImagePolicy::danger_any_image().with_pcr(0, vec![1]).is_pinned());
+        assert!(VerifyResultError::NoExpectedImage.to_string().starts_with("no expected enclave image"));
+    }
+
+    #[test]
+    fn expectations_from_the_request_refuse_another_kind_curve_or_payload() {
+        let receipt = ed_receipt(&ed_key(), ReceiptKind::Hash, &[4; 32]);
+        let bytes = receipt.to_cbor();
+        let base = || ResultExpectations::new(ImagePolicy::danger_any_image());
+        let mismatch = |expect: ResultExpectations| match verify_receipt_bytes(&bytes, &expect) {
+            Err(VerifyResultError::Mismatch { field }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(mismatch(ResultExpectations { kind: Some(ReceiptKind::Message), ..base() }), "kind");
+        assert_eq!(mismatch(ResultExpectations { curve: Some(Curve::Secp256k1), ..base() }), "curve");
+        assert_eq!(mismatch(ResultExpectations { payload: Some(vec![5; 32]), ..base() }), "payload");
+        let key = WalletKey { curve: Curve::Ed25519, public_key: vec![9; 32] };
+        assert_eq!(mismatch(base().with_key(&key)), "publicKey");
+        let right = ResultExpectations {
+            kind: Some(ReceiptKind::Hash),
+            payload: Some(vec![4; 32]),
+            wallet_id: Some("wa-ed".into()),
+            ..base()
+        };
+        let key = WalletKey { curve: Curve::Ed25519, public_key: receipt.public_key.clone() };
+        assert_eq!(verify_receipt_bytes(&bytes, &right.with_key(&key)).unwrap(), receipt);
     }
 
     #[test]

@@ -21,10 +21,19 @@ fn wallet_cmd(creds: &Path, args: &[&str]) -> Output {
     signer(&[&["--credentials", path(creds), "wallet"], args].concat())
 }
 
-/// `signer receipt verify --receipt RECEIPT --attestation DOC --root ROOT ARGS...`
+/// `--pcr 0=HEX` of the stub's mock enclave image.
+fn pin() -> String {
+    format!("0={}", hex::encode(&pcrs()[&0]))
+}
+
+/// `signer receipt verify --receipt RECEIPT --attestation DOC --root ROOT ARGS...`, pinned to
+/// the stub's image unless `args` say otherwise.
 fn receipt_verify(receipt: &str, attestation: &str, root: &str, args: &[&str]) -> Output {
     let head = ["receipt", "verify", "--receipt", receipt, "--attestation", attestation, "--root", root];
-    signer(&[&head, args].concat())
+    let pin = pin();
+    let pinned = args.iter().any(|a| *a == "--pcrs" || *a == "--allow-any-image");
+    let pin_args: &[&str] = if pinned { &[] } else { &["--pcr", &pin] };
+    signer(&[&head, pin_args, args].concat())
 }
 
 /// `signer attestation verify --doc DOC --root ROOT ARGS...`
@@ -41,13 +50,29 @@ fn ok_json(output: &Output) -> Value {
     serde_json::from_str(stdout.trim()).unwrap()
 }
 
-/// A command that must fail with one line on stderr and nothing on stdout; answers the line.
+/// A command that must fail with one line on stderr and, on stdout, nothing or (with `--json`)
+/// the same message as `{ "error": { "code", "message" } }`; answers the line.
 fn failure(output: &Output) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     assert!(!output.status.success(), "unexpected success: {}", String::from_utf8_lossy(&output.stdout));
-    assert!(output.stdout.is_empty(), "{}", String::from_utf8_lossy(&output.stdout));
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    if !output.stdout.is_empty() {
+        let error = json_error(output);
+        assert_eq!(format!("signer: {}", error["message"].as_str().unwrap()), stderr.trim_end());
+    }
     stderr
+}
+
+/// The `{ "error": { "code", "message" } }` a failed `--json` command prints on stdout.
+fn json_error(output: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.trim().lines().count(), 1, "{stdout}");
+    let value: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let error = value["error"].clone();
+    let code = error["code"].as_str().unwrap();
+    assert!(!code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{code}");
+    assert_eq!(value.as_object().unwrap().len(), 1, "{value}");
+    error
 }
 
 fn path(p: &Path) -> &str {
@@ -108,7 +133,10 @@ fn wallet_create_and_sign_with_and_without_verification() {
     assert_eq!(stub.requests().last().unwrap().header("x-request-nonce"), Some("abcd"));
 
     let hash = format!("0x{}", "ab".repeat(32));
-    let out = wallet_cmd(&creds, &["sign", "--wallet", &id, "--hash", &hash, "--root", &root, "--json"]);
+    let out = wallet_cmd(
+        &creds,
+        &["sign", "--wallet", &id, "--hash", &hash, "--root", &root, "--pcr", &pin(), "--json"],
+    );
     let signed = ok_json(&out);
     assert_eq!(signed["verified"], true);
     assert_eq!(signed["status"], "Signed");
@@ -118,7 +146,20 @@ fn wallet_create_and_sign_with_and_without_verification() {
     let ed_id = ed["id"].as_str().unwrap();
     let out = wallet_cmd(
         &creds,
-        &["sign", "--wallet", ed_id, "--message", "68656c6c6f", "--nonce", "01", "--root", &root, "--json"],
+        &[
+            "sign",
+            "--wallet",
+            ed_id,
+            "--message",
+            "68656c6c6f",
+            "--nonce",
+            "01",
+            "--root",
+            &root,
+            "--pcr",
+            &pin(),
+            "--json",
+        ],
     );
     assert_eq!(ok_json(&out)["verified"], true);
 
@@ -174,7 +215,10 @@ fn lies_from_the_parent_fail_verification() {
         let dir = tempfile::tempdir().unwrap();
         let creds = stub.credentials_file(dir.path());
         let root = pem_arg(&stub.root_file(dir.path()));
-        let created = wallet_cmd(&creds, &["create", "--curve", "secp256k1", "--root", &root, "--json"]);
+        let created = wallet_cmd(
+            &creds,
+            &["create", "--curve", "secp256k1", "--root", &root, "--pcr", &pin(), "--json"],
+        );
         if tamper == Tamper::WalletPublicKey {
             let err = failure(&created);
             assert!(err.contains("does not verify") && err.contains("publicKey"), "{err}");
@@ -184,7 +228,7 @@ fn lies_from_the_parent_fail_verification() {
         let hash = format!("0x{}", "01".repeat(32));
         let err = failure(&wallet_cmd(
             &creds,
-            &["sign", "--wallet", &id, "--hash", &hash, "--root", &root, "--json"],
+            &["sign", "--wallet", &id, "--hash", &hash, "--root", &root, "--pcr", &pin(), "--json"],
         ));
         assert!(err.contains("step 4"), "{err}");
         // Without --root the lie goes unnoticed, and the output says so.
@@ -195,7 +239,10 @@ fn lies_from_the_parent_fail_verification() {
     let stub = StubParent::start(Tamper::None);
     let dir = tempfile::tempdir().unwrap();
     let creds = stub.credentials_file(dir.path());
-    let err = failure(&wallet_cmd(&creds, &["create", "--curve", "ed25519", "--root", "aws", "--json"]));
+    let err = failure(&wallet_cmd(
+        &creds,
+        &["create", "--curve", "ed25519", "--root", "aws", "--pcr", &pin(), "--json"],
+    ));
     assert!(err.contains("certificate chain"), "{err}");
 }
 
@@ -365,14 +412,16 @@ fn session_mode_sign_and_receipt_verify() {
     let requests = stub.requests();
     assert_eq!(requests[requests.len() - 2].header("x-attestation"), Some("session"));
     assert_eq!(requests.last().unwrap().path, format!("/enclave/attestation/session?id={session_id}"));
-    let out = sign(&["--root", &root]);
+    let out = sign(&["--root", &root, "--pcr", &pcr0]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(text.contains("attestation session verified (session document"), "{text}");
     assert_eq!(ok_json(&sign(&["--json"]))["verified"], false);
     // Fresh is the default.
-    let fresh =
-        ok_json(&wallet_cmd(&creds, &["sign", "--wallet", &id, "--hash", &hash, "--root", &root, "--json"]));
+    let fresh = ok_json(&wallet_cmd(
+        &creds,
+        &["sign", "--wallet", &id, "--hash", &hash, "--root", &root, "--pcr", &pin(), "--json"],
+    ));
     assert_eq!((fresh["attestationMode"].as_str(), fresh["verified"].as_bool()), (Some("fresh"), Some(true)));
     let err =
         failure(&wallet_cmd(&creds, &["sign", "--wallet", &id, "--hash", &hash, "--attestation", "weekly"]));
@@ -393,7 +442,11 @@ fn session_mode_sign_and_receipt_verify() {
     ]);
     let fetched = ok_json(&out);
     assert_eq!(fetched["id"], session_id.as_str());
+    // Written to the file, not also printed.
+    assert!(fetched.get("attestation").is_none(), "{fetched}");
+    assert_eq!(fetched["out"], path(&doc_file));
     let document = std::fs::read(&doc_file).unwrap();
+    let doc_b64 = to_b64url(&document);
     assert_eq!(hex::encode(signer_common::session::session_id(&document)), session_id);
     let err = failure(&signer(&["--credentials", path(&creds), "attestation", "session", "--id", "00"]));
     assert!(err.contains("32 bytes"), "{err}");
@@ -401,11 +454,13 @@ fn session_mode_sign_and_receipt_verify() {
     // `receipt verify` in session form, the document inline or as a raw CBOR file.
     let receipt = signed["receipt"].as_str().unwrap();
     let signature = signed["receiptSignature"].as_str().unwrap();
-    let doc_b64 = fetched["attestation"].as_str().unwrap();
+    let doc_b64 = doc_b64.as_str();
     let doc_arg = format!("@{}", doc_file.display());
     let verify = |signature: &str, document: &str, extra: &[&str]| {
         let head = ["receipt", "verify", "--receipt", receipt, "--receipt-signature", signature];
-        signer(&[&head[..], &["--session-document", document, "--root", &root], extra].concat())
+        signer(
+            &[&head[..], &["--session-document", document, "--root", &root, "--pcr", &pcr0], extra].concat(),
+        )
     };
     for document in [doc_b64, doc_arg.as_str()] {
         let json = ok_json(&verify(signature, document, &["--nonce", "0a0b", "--pcr", &pcr0, "--json"]));
@@ -431,7 +486,14 @@ fn session_mode_sign_and_receipt_verify() {
     let foreign = to_b64url(&MockNsm::new().session_document(&support::receipt_key(0x5e)));
     let err = failure(&verify(signature, &foreign, &[]));
     assert!(err.contains("step 1 (session document)") && err.contains("certificate chain"), "{err}");
-    let err = failure(&verify(signature, doc_b64, &["--pcr", "0=00"]));
+    let err = failure(&verify(signature, doc_b64, &["--pcr", "1=00"]));
+    assert!(err.contains("step 1 (session document)") && err.contains("PCR1"), "{err}");
+    // Another image: a PCR0 file for another enclave.
+    let other_image = dir.path().join("other-pcrs.json");
+    std::fs::write(&other_image, format!(r#"{{"0":"{}"}}"#, "ee".repeat(48))).unwrap();
+    let head = ["receipt", "verify", "--receipt", receipt, "--receipt-signature", signature];
+    let args = ["--session-document", doc_b64, "--root", &root, "--pcrs", path(&other_image)];
+    let err = failure(&signer(&[&head[..], &args].concat()));
     assert!(err.contains("step 1 (session document)") && err.contains("PCR0"), "{err}");
     // A fresh document given as a session document.
     let fresh_doc = fresh["attestation"].as_str().unwrap();
@@ -487,7 +549,20 @@ fn session_mode_lies_fail_wallet_sign_verification() {
             .unwrap()
             .to_owned();
         let hash = format!("0x{}", "01".repeat(32));
-        let args = ["sign", "--wallet", &id, "--hash", &hash, "--attestation", "session", "--root", &root];
+        let pin = pin();
+        let args = [
+            "sign",
+            "--wallet",
+            &id,
+            "--hash",
+            &hash,
+            "--attestation",
+            "session",
+            "--root",
+            &root,
+            "--pcr",
+            &pin,
+        ];
         let err = failure(&wallet_cmd(&creds, &args));
         assert!(err.contains("does not verify") && err.contains(step), "{tamper:?}: {err}");
     }
@@ -511,4 +586,92 @@ fn load_tool_in_session_mode() {
     let json = ok_json(&run(&["--concurrency", "1", "--requests", "1", "--json"]));
     assert_eq!(json["attestation"], "fresh");
     failure(&run(&["--concurrency", "1", "--requests", "1", "--attestation", "both"]));
+}
+
+/// With a root, the image must be pinned (or any image allowed explicitly); the refusal happens
+/// before anything is sent, and `--json` prints it as an error object.
+#[test]
+fn a_root_without_an_expected_image_is_refused() {
+    let stub = StubParent::start(Tamper::None);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = stub.credentials_file(dir.path());
+    let root = pem_arg(&stub.root_file(dir.path()));
+    let before = stub.requests().len();
+    let out = wallet_cmd(&creds, &["create", "--curve", "ed25519", "--root", &root, "--json"]);
+    let err = failure(&out);
+    assert!(err.contains("no expected enclave image"), "{err}");
+    assert_eq!(json_error(&out)["code"], "no_expected_image");
+    assert_eq!(stub.requests().len(), before, "nothing was sent");
+    // PCR1 alone does not pin the image.
+    let out = wallet_cmd(&creds, &["create", "--curve", "ed25519", "--root", &root, "--pcr", "1=00"]);
+    assert!(failure(&out).contains("no expected enclave image"));
+    // Explicitly unpinned: accepted, and said so by the flag.
+    let out =
+        wallet_cmd(&creds, &["create", "--curve", "ed25519", "--root", &root, "--allow-any-image", "--json"]);
+    let created = ok_json(&out);
+    assert_eq!(created["verified"], true);
+    // A fresh random nonce was sent and is reported.
+    let nonce = created["nonce"].as_str().unwrap();
+    assert_eq!(nonce.len(), 64);
+    assert_eq!(stub.requests().last().unwrap().header("x-request-nonce"), Some(nonce));
+    // The nitro-cli form of the PCR file pins it too.
+    let pcrs_file = dir.path().join("describe-eif.json");
+    let measurements = serde_json::json!({
+        "EnclaveName": "signer",
+        "Measurements": { "HashAlgorithm": "Sha384 { ... }", "PCR0": hex::encode(&pcrs()[&0]) },
+    });
+    std::fs::write(&pcrs_file, measurements.to_string()).unwrap();
+    let id = created["id"].as_str().unwrap();
+    let hash = format!("0x{}", "ab".repeat(32));
+    let args =
+        ["sign", "--wallet", id, "--hash", &hash, "--root", &root, "--pcrs", path(&pcrs_file), "--json"];
+    assert_eq!(ok_json(&wallet_cmd(&creds, &args))["verified"], true);
+    // Usage errors with --json: the same object, code invalid_argument.
+    let out = wallet_cmd(&creds, &["sign", "--wallet", id, "--hash", "0xabc", "--json"]);
+    let err = failure(&out);
+    assert!(err.contains("odd number of hex digits"), "{err}");
+    assert_eq!(json_error(&out)["code"], "invalid_argument");
+    let out = wallet_cmd(&creds, &["sign", "--wallet", id, "--hash", &"ab".repeat(32), "--json"]);
+    assert!(failure(&out).contains("must start with 0x"));
+    let out = signer(&["wallet", "frobnicate", "--json"]);
+    assert_eq!(json_error(&out)["code"], "invalid_argument");
+    // signer-load describes itself.
+    let help = Command::new(env!("CARGO_BIN_EXE_signer-load")).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.starts_with("Load generator"), "{help}");
+    assert!(!help.contains("SDK"), "{help}");
+}
+
+/// `wallet sign --curve C --public-key HEX` pins the wallet's verified key: a result under
+/// another key or curve is refused.
+#[test]
+fn wallet_sign_pins_the_wallet_key_when_given() {
+    let stub = StubParent::start(Tamper::None);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = stub.credentials_file(dir.path());
+    let root = pem_arg(&stub.root_file(dir.path()));
+    let created = ok_json(&wallet_cmd(
+        &creds,
+        &["create", "--curve", "ed25519", "--root", &root, "--pcr", &pin(), "--json"],
+    ));
+    let id = created["id"].as_str().unwrap();
+    let key = created["publicKey"].as_str().unwrap();
+    let hash = format!("0x{}", "ab".repeat(32));
+    let sign = |curve: &str, public_key: &str| {
+        let args =
+            ["sign", "--wallet", id, "--hash", &hash, "--root", &root, "--pcr", &pin(), "--curve", curve];
+        wallet_cmd(&creds, &[&args[..], &["--public-key", public_key, "--json"]].concat())
+    };
+    assert_eq!(ok_json(&sign("ed25519", key))["verified"], true);
+    let other = hex::encode(WalletKey::new(Curve::Ed25519, 9).public_key());
+    let err = failure(&sign("ed25519", &other));
+    assert!(err.contains("publicKey"), "{err}");
+    let err = failure(&sign("secp256k1", key));
+    assert!(err.contains("curve"), "{err}");
+    // The pin needs a root to check against, and both halves.
+    let args = ["sign", "--wallet", id, "--hash", &hash, "--curve", "ed25519", "--public-key", key];
+    assert!(failure(&wallet_cmd(&creds, &args)).contains("need --root"));
+    let args =
+        ["sign", "--wallet", id, "--hash", &hash, "--root", &root, "--pcr", &pin(), "--curve", "ed25519"];
+    assert!(failure(&wallet_cmd(&creds, &args)).contains("--public-key"));
 }

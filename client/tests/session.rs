@@ -7,8 +7,8 @@ mod support;
 use std::time::Duration;
 
 use signer_client::{
-    AttestationMode, Curve, DEFAULT_SESSION_TTL, ReceiptKind, ResultExpectations, SessionCache, TrustedRoot,
-    VerifyResultError, verify_session_result, verify_signing_result,
+    AttestationMode, Curve, DEFAULT_SESSION_TTL, ImagePolicy, ReceiptKind, ResultExpectations, SessionCache,
+    TrustedRoot, VerifyResultError, verify_session_result, verify_signing_result,
 };
 use signer_common::attestation::VerifyError;
 use signer_common::attestation::test_pki::{TestPki, TestPkiParams};
@@ -46,16 +46,22 @@ fn session(curve: Curve, nonce: Option<&[u8]>, payload: &[u8]) -> Session {
 
 fn expectations(s: &Session, nonce: Option<&[u8]>) -> ResultExpectations {
     ResultExpectations {
-        pcrs: pcrs(),
+        image: ImagePolicy::pinned(pcrs()).unwrap(),
         nonce: nonce.map(<[u8]>::to_vec),
         wallet_id: Some("wa-1".into()),
         public_key: Some(s.wallet.public_key()),
+        ..ResultExpectations::new(ImagePolicy::danger_any_image())
     }
 }
 
 fn verify(s: &Session, expect: &ResultExpectations, cache: &SessionCache) -> Result<(), VerifyResultError> {
     verify_session_result(&s.receipt, &s.signature, &s.document, &nsm().root(), now(), expect, cache)
         .map(|_| ())
+}
+
+/// Expectations of authenticity alone (any image).
+fn any_image() -> ResultExpectations {
+    ResultExpectations::new(ImagePolicy::danger_any_image())
 }
 
 #[test]
@@ -80,7 +86,7 @@ fn a_valid_session_result_verifies() {
         assert_eq!(verified.document.nonce, None);
         verified.expect_payload(ReceiptKind::Hash, &[9; 32]).unwrap();
         // Authenticity alone, no expectations.
-        verify(&s, &ResultExpectations::default(), &cache).unwrap();
+        verify(&s, &ResultExpectations::new(ImagePolicy::danger_any_image()), &cache).unwrap();
         assert_eq!(cache.verifications(), 1);
         assert_eq!(cache.len(), 1);
         assert_eq!(cache.document(&session_id(&s.document)).as_deref(), Some(s.document.as_slice()));
@@ -91,13 +97,13 @@ fn a_valid_session_result_verifies() {
 fn a_receipt_signature_by_another_key_is_refused() {
     let s = session(Curve::Ed25519, None, &[1; 32]);
     let forged = Session { signature: sign_receipt(&receipt_key(0x12), &s.receipt), ..s };
-    let err = verify(&forged, &Default::default(), &SessionCache::new()).unwrap_err();
+    let err = verify(&forged, &any_image(), &SessionCache::new()).unwrap_err();
     assert_eq!(err, VerifyResultError::ReceiptKeySignature);
     assert!(err.to_string().starts_with("step 1 (receipt key signature)"), "{err}");
     // Not a signature at all.
     let short = Session { signature: vec![0; 63], ..forged };
     assert_eq!(
-        verify(&short, &Default::default(), &SessionCache::new()),
+        verify(&short, &any_image(), &SessionCache::new()),
         Err(VerifyResultError::ReceiptKeySignature)
     );
 }
@@ -110,11 +116,11 @@ fn a_signature_over_another_receipt_is_refused() {
     let swapped =
         Session { receipt: other.receipt.clone(), ..session(Curve::Secp256k1, Some(b"a"), &[1; 32]) };
     let cache = SessionCache::new();
-    assert_eq!(verify(&swapped, &Default::default(), &cache), Err(VerifyResultError::ReceiptKeySignature));
+    assert_eq!(verify(&swapped, &any_image(), &cache), Err(VerifyResultError::ReceiptKeySignature));
     // The same receipt with another nonce (so another request) is not covered either.
     let renonced = session(Curve::Secp256k1, Some(b"b"), &[1; 32]);
     let mixed = Session { signature: s.signature.clone(), ..renonced };
-    assert_eq!(verify(&mixed, &Default::default(), &cache), Err(VerifyResultError::ReceiptKeySignature));
+    assert_eq!(verify(&mixed, &any_image(), &cache), Err(VerifyResultError::ReceiptKeySignature));
     // A flipped bit anywhere in the receipt.
     for i in (0..s.receipt.len()).step_by(13) {
         let mut receipt = s.receipt.clone();
@@ -126,7 +132,7 @@ fn a_signature_over_another_receipt_is_refused() {
             wallet: WalletKey::new(Curve::Secp256k1, 7),
         };
         assert_eq!(
-            verify(&bad, &Default::default(), &cache),
+            verify(&bad, &any_image(), &cache),
             Err(VerifyResultError::ReceiptKeySignature),
             "byte {i}"
         );
@@ -135,7 +141,7 @@ fn a_signature_over_another_receipt_is_refused() {
     use ed25519_dalek::Signer as _;
     let bare = receipt_key(0x11).sign(&s.receipt).to_bytes().to_vec();
     let bad = Session { signature: bare, ..s };
-    assert_eq!(verify(&bad, &Default::default(), &cache), Err(VerifyResultError::ReceiptKeySignature));
+    assert_eq!(verify(&bad, &any_image(), &cache), Err(VerifyResultError::ReceiptKeySignature));
 }
 
 #[test]
@@ -157,7 +163,7 @@ fn a_document_made_for_another_purpose_is_refused() {
             wallet: WalletKey::new(Curve::Ed25519, 7),
         };
         let cache = SessionCache::new();
-        let err = verify(&bad, &Default::default(), &cache).unwrap_err();
+        let err = verify(&bad, &any_image(), &cache).unwrap_err();
         assert_eq!(err, VerifyResultError::NotSessionDocument);
         assert!(err.to_string().starts_with("step 1 (session document)"), "{err}");
         assert!(cache.is_empty());
@@ -172,17 +178,14 @@ fn a_document_made_for_another_purpose_is_refused() {
             signature: s.signature.clone(),
             wallet: WalletKey::new(Curve::Ed25519, 7),
         };
-        assert_eq!(
-            verify(&bad, &Default::default(), &SessionCache::new()),
-            Err(VerifyResultError::ReceiptKey)
-        );
+        assert_eq!(verify(&bad, &any_image(), &SessionCache::new()), Err(VerifyResultError::ReceiptKey));
     }
     // A small-order "key" (the identity point) would accept forged signatures under a lax check.
     let mut identity = [0u8; 32];
     identity[0] = 1;
     let document = nsm().pki.sign(&nsm().doc(Some(marker), None, Some(&encode_receipt_key(&identity))));
     let bad = Session { document, ..s };
-    assert_eq!(verify(&bad, &Default::default(), &SessionCache::new()), Err(VerifyResultError::ReceiptKey));
+    assert_eq!(verify(&bad, &any_image(), &SessionCache::new()), Err(VerifyResultError::ReceiptKey));
 }
 
 #[test]
@@ -190,22 +193,15 @@ fn a_document_from_another_root_is_refused() {
     let s = session(Curve::Ed25519, None, &[1; 32]);
     let cache = SessionCache::new();
     for root in [MockNsm::new().root(), TrustedRoot::aws_nitro_root_g1()] {
-        let err = verify_session_result(
-            &s.receipt,
-            &s.signature,
-            &s.document,
-            &root,
-            now(),
-            &Default::default(),
-            &cache,
-        )
-        .unwrap_err();
+        let err =
+            verify_session_result(&s.receipt, &s.signature, &s.document, &root, now(), &any_image(), &cache)
+                .unwrap_err();
         assert!(matches!(err, VerifyResultError::SessionDocument(VerifyError::Chain(_))), "{err}");
     }
     // A document made by another NSM for the same key is refused with this NSM's root.
     let stranger = MockNsm::new();
     let foreign = Session { document: stranger.session_document(&receipt_key(0x11)), ..s };
-    let err = verify(&foreign, &Default::default(), &cache).unwrap_err();
+    let err = verify(&foreign, &any_image(), &cache).unwrap_err();
     assert!(matches!(err, VerifyResultError::SessionDocument(VerifyError::Chain(_))), "{err}");
     assert!(cache.is_empty());
     // Verified and cached against its own root, it still does not serve this one.
@@ -215,12 +211,12 @@ fn a_document_from_another_root_is_refused() {
         &foreign.document,
         &stranger.root(),
         now(),
-        &Default::default(),
+        &any_image(),
         &cache,
     )
     .unwrap();
     assert_eq!(cache.len(), 1);
-    let err = verify(&foreign, &Default::default(), &cache).unwrap_err();
+    let err = verify(&foreign, &any_image(), &cache).unwrap_err();
     assert!(matches!(err, VerifyResultError::SessionDocument(VerifyError::Chain(_))), "{err}");
 }
 
@@ -228,7 +224,7 @@ fn a_document_from_another_root_is_refused() {
 fn a_tampered_document_is_refused_even_after_the_original_is_cached() {
     let s = session(Curve::Ed25519, None, &[1; 32]);
     let cache = SessionCache::new();
-    verify(&s, &Default::default(), &cache).unwrap();
+    verify(&s, &any_image(), &cache).unwrap();
     for i in (0..s.document.len()).step_by(61) {
         let mut document = s.document.clone();
         document[i] ^= 0x20;
@@ -238,7 +234,7 @@ fn a_tampered_document_is_refused_even_after_the_original_is_cached() {
             signature: s.signature.clone(),
             wallet: WalletKey::new(Curve::Ed25519, 7),
         };
-        let err = verify(&bad, &Default::default(), &cache).unwrap_err();
+        let err = verify(&bad, &any_image(), &cache).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -255,7 +251,7 @@ fn a_tampered_document_is_refused_even_after_the_original_is_cached() {
     doc.public_key = Some(encode_receipt_key(&receipt_key(0x66).verifying_key().to_bytes()));
     let resigned = forger.pki.sign(&doc);
     let bad = Session { document: resigned, signature: sign_receipt(&receipt_key(0x66), &s.receipt), ..s };
-    let err = verify(&bad, &Default::default(), &cache).unwrap_err();
+    let err = verify(&bad, &any_image(), &cache).unwrap_err();
     assert!(
         matches!(err, VerifyResultError::SessionDocument(VerifyError::Signature(_) | VerifyError::Chain(_))),
         "{err}"
@@ -280,13 +276,13 @@ fn the_nonce_is_checked_in_the_receipt() {
     let wrong_wallet = ResultExpectations { wallet_id: Some("wa-2".into()), ..expectations(&s, None) };
     assert_eq!(verify(&s, &wrong_wallet, &cache), Err(VerifyResultError::Mismatch { field: "walletId" }));
     let mut wrong_pcr = expectations(&s, None);
-    wrong_pcr.pcrs.insert(1, vec![0; 48]);
+    wrong_pcr.image = wrong_pcr.image.clone().with_pcr(1, vec![0; 48]);
     assert_eq!(
         verify(&s, &wrong_pcr, &cache),
         Err(VerifyResultError::SessionDocument(VerifyError::PcrMismatch { index: 1 }))
     );
     let mut missing_pcr = expectations(&s, None);
-    missing_pcr.pcrs.insert(16, vec![0; 48]);
+    missing_pcr.image = missing_pcr.image.clone().with_pcr(16, vec![0; 48]);
     assert_eq!(
         verify(&s, &missing_pcr, &cache),
         Err(VerifyResultError::SessionDocument(VerifyError::PcrMissing { index: 16 }))
@@ -302,7 +298,10 @@ fn fresh_mode_checks_the_receipt_nonce_too() {
     // The document carries the expected nonce but the receipt another one.
     receipt.nonce = Some(b"other".to_vec());
     let (bytes, doc) = nsm().attest_receipt(&receipt, Some(b"mine"));
-    let expect = ResultExpectations { nonce: Some(b"mine".to_vec()), ..Default::default() };
+    let expect = ResultExpectations {
+        nonce: Some(b"mine".to_vec()),
+        ..ResultExpectations::new(ImagePolicy::danger_any_image())
+    };
     assert_eq!(
         verify_signing_result(&bytes, &doc, &nsm().root(), now(), &expect),
         Err(VerifyResultError::Mismatch { field: "nonce" })
@@ -365,7 +364,7 @@ fn a_cached_document_is_not_verified_again_until_it_expires() {
         &s.document,
         &root,
         1_600_000_000,
-        &Default::default(),
+        &any_image(),
         &fresh_cache,
     );
     assert!(matches!(err, Err(VerifyResultError::SessionDocument(VerifyError::Chain(_)))), "{err:?}");
@@ -373,7 +372,7 @@ fn a_cached_document_is_not_verified_again_until_it_expires() {
     // A TTL of zero caches nothing.
     let no_cache = SessionCache::new().with_ttl(Duration::ZERO);
     for _ in 0..3 {
-        verify(&s, &Default::default(), &no_cache).unwrap();
+        verify(&s, &any_image(), &no_cache).unwrap();
     }
     assert_eq!((no_cache.verifications(), no_cache.len()), (3, 0));
 }
@@ -406,9 +405,7 @@ fn a_cached_entry_never_outlives_the_leaf_certificate() {
     let signature = sign_receipt(&key, &receipt);
     let cache = SessionCache::new();
     let root = nsm.root();
-    let at = |t: u64| {
-        verify_session_result(&receipt, &signature, &document, &root, t, &Default::default(), &cache)
-    };
+    let at = |t: u64| verify_session_result(&receipt, &signature, &document, &root, t, &any_image(), &cache);
     // Verified an hour before the leaf expires: cached until it does, not for the full TTL.
     at(leaf_end - 3600).unwrap();
     at(leaf_end).unwrap();
@@ -432,8 +429,7 @@ fn the_cache_is_bounded_and_evicts_the_oldest() {
     let root = nsm().root();
     let verify = |i: usize| {
         let (document, signature) = &sessions[i];
-        verify_session_result(&receipt, signature, document, &root, now(), &Default::default(), &cache)
-            .unwrap();
+        verify_session_result(&receipt, signature, document, &root, now(), &any_image(), &cache).unwrap();
     };
     for i in 0..5 {
         verify(i);
@@ -455,16 +451,8 @@ fn the_cache_is_bounded_and_evicts_the_oldest() {
             scope.spawn(|| {
                 for _ in 0..10 {
                     let (document, signature) = &sessions[1];
-                    verify_session_result(
-                        &receipt,
-                        signature,
-                        document,
-                        &root,
-                        now(),
-                        &Default::default(),
-                        &cache,
-                    )
-                    .unwrap();
+                    verify_session_result(&receipt, signature, document, &root, now(), &any_image(), &cache)
+                        .unwrap();
                 }
             });
         }

@@ -4,7 +4,7 @@
 mod support;
 
 use signer_client::{
-    Curve, ReceiptKind, ResultExpectations, SignatureError, TrustedRoot, VerifyResultError,
+    Curve, ImagePolicy, ReceiptKind, ResultExpectations, SignatureError, TrustedRoot, VerifyResultError,
     verify_signing_result,
 };
 use signer_common::attestation::VerifyError;
@@ -17,11 +17,17 @@ fn nsm() -> &'static MockNsm {
 
 fn full_expectations(key: &WalletKey, wallet_id: &str, nonce: Option<&[u8]>) -> ResultExpectations {
     ResultExpectations {
-        pcrs: pcrs(),
+        image: ImagePolicy::pinned(pcrs()).unwrap(),
         nonce: nonce.map(<[u8]>::to_vec),
         wallet_id: Some(wallet_id.into()),
         public_key: Some(key.public_key()),
+        ..ResultExpectations::new(ImagePolicy::danger_any_image())
     }
+}
+
+/// Expectations of authenticity alone (any image).
+fn any_image() -> ResultExpectations {
+    ResultExpectations::new(ImagePolicy::danger_any_image())
 }
 
 #[test]
@@ -44,7 +50,7 @@ fn valid_results_verify() {
             Err(VerifyResultError::Mismatch { field: "kind" })
         );
         // With no expectations at all, authenticity alone.
-        verify_signing_result(&bytes, &doc, &nsm().root(), now(), &Default::default()).unwrap();
+        verify_signing_result(&bytes, &doc, &nsm().root(), now(), &any_image()).unwrap();
     }
     let key = WalletKey::new(Curve::Ed25519, 8);
     let receipt = key.signed_receipt("wa-2", ReceiptKind::Message, b"hello enclave");
@@ -64,7 +70,7 @@ fn a_receipt_not_bound_to_the_document_is_refused() {
     let (_, doc) = nsm().attest_receipt(&receipt, None);
     // Another valid receipt (another hash, correctly signed) with the first document.
     let other = key.signed_receipt("wa-1", ReceiptKind::Hash, &[2; 32]).to_cbor();
-    let err = verify_signing_result(&other, &doc, &nsm().root(), now(), &Default::default()).unwrap_err();
+    let err = verify_signing_result(&other, &doc, &nsm().root(), now(), &any_image()).unwrap_err();
     assert_eq!(err, VerifyResultError::NotBound);
     assert!(err.to_string().starts_with("step 1 (attestation document)"), "{err}");
 }
@@ -76,7 +82,7 @@ fn a_valid_document_over_a_bad_signature_is_refused_at_step_3() {
     let mut receipt = key.signed_receipt("wa-1", ReceiptKind::Hash, &[1; 32]);
     receipt.signature.as_mut().unwrap()[5] ^= 1;
     let (bytes, doc) = nsm().attest_receipt(&receipt, None);
-    let err = verify_signing_result(&bytes, &doc, &nsm().root(), now(), &Default::default()).unwrap_err();
+    let err = verify_signing_result(&bytes, &doc, &nsm().root(), now(), &any_image()).unwrap_err();
     assert!(matches!(err, VerifyResultError::Signature(_)), "{err}");
     assert!(err.to_string().starts_with("step 3"), "{err}");
 
@@ -84,7 +90,7 @@ fn a_valid_document_over_a_bad_signature_is_refused_at_step_3() {
     receipt.signature.as_mut().unwrap()[64] ^= 1;
     let (bytes, doc) = nsm().attest_receipt(&receipt, None);
     assert_eq!(
-        verify_signing_result(&bytes, &doc, &nsm().root(), now(), &Default::default()),
+        verify_signing_result(&bytes, &doc, &nsm().root(), now(), &any_image()),
         Err(VerifyResultError::Signature(SignatureError::RecoveryMismatch))
     );
 }
@@ -101,10 +107,10 @@ fn expectations_are_enforced() {
     let err = check(&ResultExpectations { nonce: Some(b"abd".to_vec()), ..good.clone() });
     assert_eq!(err, VerifyResultError::Attestation(VerifyError::FieldMismatch { field: "nonce" }));
     let mut wrong_pcr = good.clone();
-    wrong_pcr.pcrs.insert(1, vec![0; 48]);
+    wrong_pcr.image = wrong_pcr.image.clone().with_pcr(1, vec![0; 48]);
     assert_eq!(check(&wrong_pcr), VerifyResultError::Attestation(VerifyError::PcrMismatch { index: 1 }));
     let mut missing_pcr = good.clone();
-    missing_pcr.pcrs.insert(16, vec![0; 48]);
+    missing_pcr.image = missing_pcr.image.clone().with_pcr(16, vec![0; 48]);
     assert_eq!(check(&missing_pcr), VerifyResultError::Attestation(VerifyError::PcrMissing { index: 16 }));
     assert_eq!(
         check(&ResultExpectations { wallet_id: Some("wa-2".into()), ..good.clone() }),
@@ -127,12 +133,11 @@ fn another_root_or_time_is_refused() {
     let (bytes, doc) = nsm().attest_receipt(&receipt, None);
     let other = MockNsm::new().root();
     for root in [other, TrustedRoot::aws_nitro_root_g1()] {
-        let err = verify_signing_result(&bytes, &doc, &root, now(), &Default::default()).unwrap_err();
+        let err = verify_signing_result(&bytes, &doc, &root, now(), &any_image()).unwrap_err();
         assert!(matches!(err, VerifyResultError::Attestation(VerifyError::Chain(_))), "{err}");
     }
     // 2023: before every certificate's notBefore.
-    let err =
-        verify_signing_result(&bytes, &doc, &nsm().root(), 1_690_000_000, &Default::default()).unwrap_err();
+    let err = verify_signing_result(&bytes, &doc, &nsm().root(), 1_690_000_000, &any_image()).unwrap_err();
     assert!(matches!(err, VerifyResultError::Attestation(VerifyError::Chain(_))), "{err}");
 }
 
@@ -142,15 +147,15 @@ fn garbage_never_verifies() {
     let receipt = key.signed_receipt("wa-1", ReceiptKind::Hash, &[1; 32]);
     let (bytes, doc) = nsm().attest_receipt(&receipt, None);
     let root = nsm().root();
-    assert!(verify_signing_result(&bytes, &[], &root, now(), &Default::default()).is_err());
-    assert!(verify_signing_result(&[], &doc, &root, now(), &Default::default()).is_err());
+    assert!(verify_signing_result(&bytes, &[], &root, now(), &any_image()).is_err());
+    assert!(verify_signing_result(&[], &doc, &root, now(), &any_image()).is_err());
     for i in (0..doc.len()).step_by(97) {
         let mut bad = doc.clone();
         bad[i] ^= 0x40;
-        assert!(verify_signing_result(&bytes, &bad, &root, now(), &Default::default()).is_err());
+        assert!(verify_signing_result(&bytes, &bad, &root, now(), &any_image()).is_err());
     }
     // A receipt document that binds non-receipt bytes: step 2 refuses them.
     let doc = nsm().attest(&signer_client::Receipt::digest(b"not cbor"), None);
-    let err = verify_signing_result(b"not cbor", &doc, &root, now(), &Default::default()).unwrap_err();
+    let err = verify_signing_result(b"not cbor", &doc, &root, now(), &any_image()).unwrap_err();
     assert!(matches!(err, VerifyResultError::Receipt(_)), "{err}");
 }

@@ -318,7 +318,7 @@ async fn hex_errors_say_what_is_wrong() {
     let h = Harness::start().await;
     h.create("ed25519").await;
     for (hash, message) in [
-        ("0xabc", "`hash` has an odd number of hex digits"),
+        ("0xabc", "`hash` has an odd number of hex digits (3)"),
         ("abcd", "`hash` must start with 0x"),
         ("0xabzz", "`hash` has a character that is not a hex digit at position 4"),
     ] {

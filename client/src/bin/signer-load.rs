@@ -11,13 +11,19 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use signer_client::cli::{parse_attestation_arg, parse_root};
+use signer_client::cli::{image_policy, now_unix_seconds, parse_attestation_arg, parse_root};
 use signer_client::load::{self, LoadConfig, MAX_CONCURRENCY, MAX_REQUESTS};
-use signer_client::{AttestationMode, Client, Credentials, Curve, TrustedRoot};
+use signer_client::{AttestationMode, Client, Credentials, Curve, TrustedRoot, verify_wallet_record_of};
 
 /// Load generator for the signer's `POST /wallets/{id}/signatures`.
 #[derive(Parser)]
-#[command(name = "signer-load", version, about, long_about = None)]
+#[command(
+    name = "signer-load",
+    version,
+    about = "Load generator for the signer: signs random hashes with one wallet from N threads and \
+             prints throughput and latency percentiles (optionally verifying every answer)",
+    long_about = None
+)]
 struct Args {
     /// dev-credentials.json (url, access token, application).
     #[arg(long, value_name = "FILE")]
@@ -50,6 +56,16 @@ struct Args {
     /// nonce. Verification time counts in the latencies; a failed check counts as an error.
     #[arg(long, value_name = "ROOT", value_parser = parse_root)]
     root: Option<TrustedRoot>,
+    /// With --root: expected PCR value, N=HEX (repeatable); PCR0 is required (here, in --pcrs,
+    /// or waived by --allow-any-image).
+    #[arg(long = "pcr", value_name = "N=HEX")]
+    pcrs: Vec<String>,
+    /// With --root: expected PCRs from a file (`{ "0": hex, ... }` or nitro-cli's JSON).
+    #[arg(long = "pcrs", value_name = "FILE")]
+    pcrs_file: Option<PathBuf>,
+    /// With --root: accept answers from any enclave image.
+    #[arg(long)]
+    allow_any_image: bool,
     /// Allow a URL whose host is not loopback.
     #[arg(long)]
     allow_remote: bool,
@@ -103,27 +119,60 @@ fn run(args: &Args) -> Result<load::LoadReport, String> {
             client.url()
         ));
     }
-    let wallet = match &args.wallet {
-        Some(id) => client.get_wallet(id).map_err(|e| format!("wallet {id}: {e}"))?,
+    // With --root the image is required before anything is sent.
+    let check = match &args.root {
+        None => {
+            if !args.pcrs.is_empty() || args.pcrs_file.is_some() || args.allow_any_image {
+                return Err("--pcr, --pcrs and --allow-any-image need --root".into());
+            }
+            None
+        }
+        Some(root) => {
+            let image = image_policy(&args.pcrs, args.pcrs_file.as_deref(), args.allow_any_image)
+                .map_err(|e| e.message)?;
+            Some((root.clone(), image))
+        }
+    };
+    // The wallet, and with --root its key verified from its creation record.
+    let (wallet, key) = match &args.wallet {
+        Some(id) => {
+            let wallet = client.get_wallet(id).map_err(|e| format!("wallet {id}: {e}"))?;
+            let key = match &check {
+                None => None,
+                Some((root, image)) => Some(
+                    verify_wallet_record_of(&wallet, id, root, now_unix_seconds(), image)
+                        .map_err(|e| format!("wallet {id}: its creation record does not verify: {e}"))?
+                        .wallet_key(),
+                ),
+            };
+            (wallet, key)
+        }
         None => {
             let curve: Curve = args
                 .curve
                 .parse()
                 .map_err(|_| format!("--curve must be secp256k1 or ed25519, not {:?}", args.curve))?;
-            client
+            let created = client
                 .create_wallet(curve, Some("signer-load"), None)
-                .map_err(|e| format!("creating the wallet: {e}"))?
+                .map_err(|e| format!("creating the wallet: {e}"))?;
+            let key = match &check {
+                None => None,
+                Some((root, image)) => Some(
+                    created
+                        .verify(root, now_unix_seconds(), image)
+                        .map_err(|e| format!("the new wallet {} does not verify: {e}", created.wallet.id))?
+                        .wallet_key(),
+                ),
+            };
+            (created.wallet, key)
         }
     };
     let curve = wallet
         .curve()
         .ok_or_else(|| format!("wallet {} has an unknown curve {:?}", wallet.id, wallet.curve))?;
-    let verify = match &args.root {
-        None => None,
-        Some(root) => {
-            let public_key = wallet.public_key_bytes().map_err(|e| format!("wallet {}: {e}", wallet.id))?;
-            Some(load::VerifyConfig { root: root.clone(), public_key })
-        }
+    let verify = match (check, key) {
+        (Some((root, image)), Some(key)) => Some(load::VerifyConfig { root, image, key }),
+        _ => None,
     };
     let wallet_id = wallet.id;
     let config = LoadConfig {

@@ -207,6 +207,13 @@ pub enum Tamper {
     SessionSignature,
     /// Serves, for any session id asked for, a document that does not hash to it.
     SessionDocumentSwap,
+    /// Creates the wallet on the other curve than asked (the JSON says so consistently).
+    SwapCurve,
+    /// Signs with another wallet than asked, the first one created (the JSON says so
+    /// consistently).
+    OtherWallet,
+    /// Ignores the client's nonce: documents and receipts carry none.
+    DropNonce,
 }
 
 /// A tiny HTTP/1.1 server on loopback standing in for the parent, backed by [`MockNsm`].
@@ -366,7 +373,10 @@ fn handle(request: &StubRequest, state: &State) -> (u16, &'static str, Vec<u8>) 
     if request.header("authorization") != Some("Bearer test-token") {
         return error(401, "unauthorized", "no or bad token");
     }
-    let nonce = request.header("x-request-nonce").map(|h| hex::decode(h).unwrap());
+    let nonce = request
+        .header("x-request-nonce")
+        .map(|h| hex::decode(h).unwrap())
+        .filter(|_| state.tamper != Tamper::DropNonce);
     let segments: Vec<&str> = request.path.split('?').next().unwrap().split('/').collect();
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["", "enclave", "root"]) => {
@@ -374,10 +384,16 @@ fn handle(request: &StubRequest, state: &State) -> (u16, &'static str, Vec<u8>) 
         }
         ("POST", ["", "wallets"]) => {
             let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
-            let curve: Curve = match body["curve"].as_str().unwrap_or_default().parse() {
+            let mut curve: Curve = match body["curve"].as_str().unwrap_or_default().parse() {
                 Ok(c) => c,
                 Err(_) => return error(400, "bad_request", "unknown curve"),
             };
+            if state.tamper == Tamper::SwapCurve {
+                curve = match curve {
+                    Curve::Ed25519 => Curve::Secp256k1,
+                    Curve::Secp256k1 => Curve::Ed25519,
+                };
+            }
             let n = state.counter.fetch_add(1, Ordering::SeqCst);
             let id = format!("wa-{n}");
             let key = WalletKey::new(curve, 0x40 + u8::try_from(n % 64).unwrap());
@@ -415,9 +431,16 @@ fn handle(request: &StubRequest, state: &State) -> (u16, &'static str, Vec<u8>) 
         }
         ("POST", ["", "wallets", id, "signatures"]) => {
             let wallets = state.wallets.lock().unwrap();
-            let Some(key) = wallets.get(*id) else {
+            let Some(mut key) = wallets.get(*id) else {
                 return error(404, "not_found", "no such wallet");
             };
+            let mut id: &str = id;
+            if state.tamper == Tamper::OtherWallet
+                && let Some((first, first_key)) = wallets.iter().next()
+            {
+                id = first.as_str();
+                key = first_key;
+            }
             let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
             let (kind, mut payload) = match body["kind"].as_str() {
                 Some("Hash") => (ReceiptKind::Hash, from_hex0x(body["hash"].as_str().unwrap()).unwrap()),

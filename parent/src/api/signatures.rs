@@ -169,11 +169,11 @@ mod tests {
         let missing_prefix = parse_sign_body(body("Hash", Some(&hash[2..]), None)).unwrap_err();
         assert_eq!(
             missing_prefix,
-            ApiError::InvalidHex { field: "hash", reason: DecodeError::MissingHexPrefix }
+            ApiError::InvalidHex { field: "hash", reason: DecodeError::MissingPrefix }
         );
         assert_eq!(missing_prefix.to_string(), "`hash` must start with 0x");
         let odd = parse_sign_body(body("Hash", Some("0xabc"), None)).unwrap_err();
-        assert_eq!(odd.to_string(), "`hash` has an odd number of hex digits");
+        assert_eq!(odd.to_string(), "`hash` has an odd number of hex digits (3)");
         assert!(matches!(parse_sign_body(body("Hash", None, None)), Err(ApiError::InvalidParameter(_))));
         assert_eq!(parse_sign_body(body("Message", None, Some("0x"))).unwrap(), (SignKind::Message, vec![]));
         let bad_digit = parse_sign_body(body("Message", None, Some("0xzz"))).unwrap_err();
