@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 use signer_common::attestation::{self, AttestationDoc, TrustedRoot};
 use signer_common::encoding::{from_b64, from_hex_lenient, from_hex0x_array, to_hex0x};
-use signer_common::protocol::{AttestationMode, MAX_NONCE_LEN};
+use signer_common::protocol::AttestationMode;
 
 use crate::api::{attestation_mode_name, parse_attestation_mode, parse_session_id};
 use crate::error::{ClientError, VerifyResultError};
@@ -179,11 +179,7 @@ pub fn parse_hex(what: &str, text: &str) -> Result<Vec<u8>, String> {
 
 /// Parses a nonce: hex with or without `0x`, 1 to 64 bytes.
 pub fn parse_nonce(text: &str) -> Result<Vec<u8>, String> {
-    let nonce = parse_hex("--nonce", text)?;
-    if nonce.is_empty() || nonce.len() > MAX_NONCE_LEN {
-        return Err(format!("--nonce must be 1 to {MAX_NONCE_LEN} bytes, not {}", nonce.len()));
-    }
-    Ok(nonce)
+    signer_common::api::parse_nonce(text).map_err(|e| format!("--{e}"))
 }
 
 /// Parses `--hash`: `0x` and 64 hex digits, the API's rule for binary values.

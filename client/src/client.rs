@@ -20,7 +20,7 @@ use signer_common::receipt::ReceiptKind;
 use signer_common::session::session_id;
 
 use crate::api::{
-    EnclaveAttestation, RawEnclaveAttestation, RawSessionDocument, SignatureEvidence, Wallet, WalletList,
+    AttestationAnswer, EnclaveAttestation, SessionDocumentAnswer, SignatureEvidence, Wallet, WalletList,
     attestation_mode_name, parse_session_id,
 };
 use crate::credentials::{Credentials, Secret};
@@ -248,7 +248,7 @@ impl Client {
     /// hash to it. The document is not verified: see [`crate::SessionCache::verify_document`].
     pub fn session_document(&self, id: Option<[u8; 32]>) -> Result<([u8; 32], Vec<u8>), ClientError> {
         let query: Vec<(&str, String)> = id.iter().map(|id| ("id", hex::encode(id))).collect();
-        let raw: RawSessionDocument = self.http.get_json("/enclave/attestation/session", &query, None)?;
+        let raw: SessionDocumentAnswer = self.http.get_json("/enclave/attestation/session", &query, None)?;
         let document = from_b64(&raw.attestation)
             .map_err(|_| ClientError::Decode("session document attestation is not base64url".into()))?;
         let computed = session_id(&document);
@@ -287,7 +287,7 @@ impl Client {
         key: Option<&WalletKey>,
         cache: &SessionCache,
     ) -> Result<VerifiedResult, VerifyResultError> {
-        let evidence = signed.result.evidence().map_err(|e| VerifyResultError::Input(e.to_string()))?;
+        let evidence = signed.result.evidence_bytes().map_err(|e| VerifyResultError::Input(e.to_string()))?;
         match evidence {
             SignatureEvidence::Fresh { .. } => signed.verify(root, at_unix_seconds, image, key),
             SignatureEvidence::Session { session_id, .. } => {
@@ -313,7 +313,7 @@ impl Client {
             check_nonce(nonce)?;
             query.push(("nonce", hex::encode(nonce)));
         }
-        let raw: RawEnclaveAttestation = self.http.get_json("/enclave/attestation", &query, None)?;
+        let raw: AttestationAnswer = self.http.get_json("/enclave/attestation", &query, None)?;
         let attestation = from_b64(&raw.attestation)
             .map_err(|_| ClientError::Decode("attestation is not base64url".into()))?;
         let mut pcrs = BTreeMap::new();

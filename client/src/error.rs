@@ -142,3 +142,9 @@ pub enum VerifyResultError {
         field: &'static str,
     },
 }
+
+impl From<signer_common::api::AnswerError> for ClientError {
+    fn from(e: signer_common::api::AnswerError) -> ClientError {
+        ClientError::Decode(e.to_string())
+    }
+}

@@ -90,9 +90,8 @@ fn verify_wallet_record(
     expect: &ResultExpectations,
 ) -> Result<VerifiedResult, VerifyResultError> {
     let input = |what: &str| VerifyResultError::Input(format!("the wallet's {what} is missing or malformed"));
-    let receipt = wallet.receipt_bytes().map_err(|_| input("receipt"))?.ok_or_else(|| input("receipt"))?;
-    let attestation =
-        wallet.attestation_bytes().map_err(|_| input("attestation"))?.ok_or_else(|| input("attestation"))?;
+    let receipt = wallet.receipt_bytes().map_err(|_| input("receipt"))?;
+    let attestation = wallet.attestation_bytes().map_err(|_| input("attestation"))?;
     let public_key = wallet.public_key_bytes().map_err(|_| input("publicKey"))?;
     let verified = verify_signing_result(&receipt, &attestation, root, at_unix_seconds, expect)?;
     // The JSON says what the attested receipt says.
@@ -167,14 +166,15 @@ impl SignedResult {
     ) -> Result<VerifiedResult, VerifyResultError> {
         let result = &self.result;
         let receipt = result.receipt_bytes().map_err(|_| result_input("receipt"))?;
-        let attestation = match result.evidence().map_err(|e| VerifyResultError::Input(e.to_string()))? {
-            SignatureEvidence::Fresh { attestation } => attestation,
-            SignatureEvidence::Session { .. } => {
-                return Err(VerifyResultError::Input(
-                    "this result is in session mode: verify it with its session document".into(),
-                ));
-            }
-        };
+        let attestation =
+            match result.evidence_bytes().map_err(|e| VerifyResultError::Input(e.to_string()))? {
+                SignatureEvidence::Fresh { attestation } => attestation,
+                SignatureEvidence::Session { .. } => {
+                    return Err(VerifyResultError::Input(
+                        "this result is in session mode: verify it with its session document".into(),
+                    ));
+                }
+            };
         let expect = self.expectations(image, key);
         let verified = verify_signing_result(&receipt, &attestation, root, at_unix_seconds, &expect)?;
         check_json(result, &verified)?;
@@ -198,7 +198,7 @@ impl SignedResult {
         let result = &self.result;
         let receipt = result.receipt_bytes().map_err(|_| result_input("receipt"))?;
         let (receipt_signature, claimed_id) = match result
-            .evidence()
+            .evidence_bytes()
             .map_err(|e| VerifyResultError::Input(e.to_string()))?
         {
             SignatureEvidence::Session { receipt_signature, session_id } => (receipt_signature, session_id),

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use signer_common::protocol::MAX_NONCE_LEN;
 
-use crate::api::ErrorBody;
+use crate::api::ErrorAnswer;
 use crate::credentials::Secret;
 use crate::error::ClientError;
 
@@ -207,8 +207,8 @@ pub(crate) fn check_status(status: u16, body: &[u8]) -> Result<(), ClientError> 
     if (200..300).contains(&status) {
         return Ok(());
     }
-    match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(ErrorBody { error }) => {
+    match serde_json::from_slice::<ErrorAnswer>(body) {
+        Ok(ErrorAnswer { error }) => {
             Err(ClientError::Api { status, code: error.code, message: one_line(&error.message) })
         }
         Err(_) => {

@@ -59,9 +59,10 @@ fn creates_lists_signs_and_verifies() {
     let verified = signed.verify(&root, now(), &image(), None).unwrap();
     verified.expect_payload(ReceiptKind::Message, b"hi there").unwrap();
     assert_eq!(verified.document.nonce, Some(vec![9; 64]));
-    // Unknown fields survive a round trip through the typed result.
+    // The typed result serialises back to the parent's wire form (signer_common::api).
     let json = serde_json::to_value(&signed.result).unwrap();
-    assert_eq!(json["dateRequested"], "2026-01-01T00:00:00Z");
+    assert_eq!(json["dateSigned"], "2026-01-01T00:00:00Z");
+    assert_eq!(json["attestationMode"], "fresh");
 
     let listed = client.list_wallets().unwrap();
     assert_eq!(listed.len(), 2);
@@ -216,8 +217,9 @@ fn session_mode_signs_fetches_and_verifies_once_per_document() {
     assert_eq!(sign.header("x-attestation"), Some("session"));
     assert_eq!(sign.header("x-request-nonce"), Some(hex::encode(b"nonce-1").as_str()));
     assert_eq!(result.mode().unwrap(), AttestationMode::Session);
-    assert!(result.attestation.is_none());
-    let SignatureEvidence::Session { receipt_signature, session_id } = result.evidence().unwrap() else {
+    assert!(result.evidence.attestation.is_none());
+    let SignatureEvidence::Session { receipt_signature, session_id } = result.evidence_bytes().unwrap()
+    else {
         panic!("not session evidence");
     };
     assert_eq!(receipt_signature.len(), 64);
@@ -301,7 +303,10 @@ fn session_mode_lies_are_caught() {
     let wallet = client.create_wallet(Curve::Ed25519, None, None).unwrap().wallet;
     let signed = client.sign_hash_with(&wallet.id, [1; 32], None, AttestationMode::Session).unwrap();
     let result = signed.result.clone();
-    let id = result.session_id_bytes().unwrap();
+    let signer_client::SignatureEvidence::Session { session_id: id, .. } = result.evidence_bytes().unwrap()
+    else {
+        panic!("a session answer")
+    };
     let err = client.session_document(Some(id)).unwrap_err();
     assert!(matches!(err, ClientError::Decode(_)) && err.to_string().contains("SHA-256"), "{err}");
     let cache = SessionCache::new();
@@ -311,16 +316,16 @@ fn session_mode_lies_are_caught() {
 
     // Malformed evidence fields.
     let mut bad = result.clone();
-    bad.attestation_mode = Some("weekly".into());
-    assert!(bad.evidence().is_err());
+    bad.evidence.attestation_mode = "weekly".into();
+    assert!(bad.evidence_bytes().is_err());
     let mut bad = result.clone();
-    bad.session_id = Some("abcd".into());
-    assert!(bad.evidence().is_err());
+    bad.evidence.session_id = Some("abcd".into());
+    assert!(bad.evidence_bytes().is_err());
     let mut bad = result.clone();
-    bad.attestation = Some("AA".into());
-    assert!(bad.evidence().is_err());
+    bad.evidence.attestation = Some("AA".into());
+    assert!(bad.evidence_bytes().is_err());
     let mut bad = signed;
-    bad.result.receipt_signature = None;
+    bad.result.evidence.receipt_signature = None;
     assert!(matches!(
         client.verify_signature(&bad, &stub.nsm.root(), now(), &image(), None, &cache),
         Err(VerifyResultError::Input(_))

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::encoding::{DecodeError, from_hex_lenient};
-use crate::protocol::{AttestationMode, MAX_NONCE_LEN};
+use crate::encoding::{DecodeError, from_b64, from_hex_lenient, from_hex0x};
+use crate::protocol::{AttestationMode, Curve, MAX_NONCE_LEN};
 
 /// The header carrying the client's attestation nonce (hex, `0x` optional, 1 to 64 bytes).
 pub const NONCE_HEADER: &str = "x-request-nonce";
@@ -183,6 +183,132 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+/// A field of an answer that does not decode (the client's view: the parent sent something
+/// malformed). Names the field, never echoes its value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{field}` {problem}")]
+pub struct AnswerError {
+    /// The field's JSON name.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl AnswerError {
+    fn new(field: &'static str, problem: impl std::fmt::Display) -> AnswerError {
+        AnswerError { field, problem: problem.to_string() }
+    }
+}
+
+fn b64_field(field: &'static str, text: &str) -> Result<Vec<u8>, AnswerError> {
+    from_b64(text).map_err(|e| AnswerError::new(field, e))
+}
+
+fn hex0x_field(field: &'static str, text: &str) -> Result<Vec<u8>, AnswerError> {
+    from_hex0x(text).map_err(|e| AnswerError::new(field, e))
+}
+
+impl Wallet {
+    /// The curve, when it is one this version knows.
+    pub fn curve(&self) -> Option<Curve> {
+        self.curve.parse().ok()
+    }
+
+    /// The public key bytes.
+    pub fn public_key_bytes(&self) -> Result<Vec<u8>, AnswerError> {
+        hex0x_field("publicKey", &self.public_key)
+    }
+
+    /// The creation receipt's bytes.
+    pub fn receipt_bytes(&self) -> Result<Vec<u8>, AnswerError> {
+        b64_field("receipt", &self.receipt)
+    }
+
+    /// The creation attestation document's bytes.
+    pub fn attestation_bytes(&self) -> Result<Vec<u8>, AnswerError> {
+        b64_field("attestation", &self.attestation)
+    }
+}
+
+/// The evidence of a [`Signature`], decoded: which form it has, and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EvidenceBytes {
+    /// A fresh attestation document whose `user_data` is SHA-256 of the receipt.
+    Fresh {
+        /// The COSE_Sign1 document.
+        attestation: Vec<u8>,
+    },
+    /// The receipt key's signature over the receipt, and the id of the session document that
+    /// attests the key.
+    Session {
+        /// Ed25519 signature over the session's signed message of the receipt.
+        receipt_signature: Vec<u8>,
+        /// SHA-256 of the session document, as the parent names it (a hint of which document to
+        /// fetch: verification recomputes it).
+        session_id: [u8; 32],
+    },
+}
+
+impl Signature {
+    /// The receipt's bytes.
+    pub fn receipt_bytes(&self) -> Result<Vec<u8>, AnswerError> {
+        b64_field("receipt", &self.receipt)
+    }
+
+    /// The chain-ready signature bytes (`signature.encoded`).
+    pub fn encoded_bytes(&self) -> Result<Vec<u8>, AnswerError> {
+        hex0x_field("signature.encoded", &self.signature.encoded)
+    }
+
+    /// The attestation mode the answer names.
+    pub fn mode(&self) -> Result<AttestationMode, AnswerError> {
+        parse_attestation_mode(&self.evidence.attestation_mode)
+            .ok_or_else(|| AnswerError::new("attestationMode", "is neither fresh nor session"))
+    }
+
+    /// The evidence, decoded: the form named by `attestationMode`, whose fields must be present;
+    /// the fields of the other form must be absent.
+    pub fn evidence_bytes(&self) -> Result<EvidenceBytes, AnswerError> {
+        let evidence = &self.evidence;
+        match self.mode()? {
+            AttestationMode::Fresh => {
+                if evidence.receipt_signature.is_some() || evidence.session_id.is_some() {
+                    return Err(AnswerError::new(
+                        "attestationMode",
+                        "is fresh but session fields are present",
+                    ));
+                }
+                let attestation =
+                    evidence.attestation.as_deref().ok_or(AnswerError::new("attestation", "is missing"))?;
+                Ok(EvidenceBytes::Fresh { attestation: b64_field("attestation", attestation)? })
+            }
+            AttestationMode::Session => {
+                if evidence.attestation.is_some() {
+                    return Err(AnswerError::new(
+                        "attestationMode",
+                        "is session but an attestation is present",
+                    ));
+                }
+                let signature = evidence
+                    .receipt_signature
+                    .as_deref()
+                    .ok_or(AnswerError::new("receiptSignature", "is missing"))?;
+                let id = evidence.session_id.as_deref().ok_or(AnswerError::new("sessionId", "is missing"))?;
+                Ok(EvidenceBytes::Session {
+                    receipt_signature: b64_field("receiptSignature", signature)?,
+                    session_id: parse_session_id(id)
+                        .ok_or(AnswerError::new("sessionId", "is not 32 bytes of hex"))?,
+                })
+            }
+        }
+    }
+}
+
+/// A session document id (`sessionId`, `?id=`): 32 bytes of hex, with or without `0x`.
+pub fn parse_session_id(text: &str) -> Option<[u8; 32]> {
+    from_hex_lenient(text).ok().and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+}
+
 /// Why a nonce was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -294,5 +420,46 @@ mod tests {
         let error: ErrorAnswer =
             serde_json::from_str(r#"{"error":{"code":"invalid_hex","message":"m","hint":1}}"#).unwrap();
         assert_eq!(error.error.code, "invalid_hex");
+    }
+
+    #[test]
+    fn evidence_decodes_in_either_form_and_refuses_mixed_or_missing_fields() {
+        let base = serde_json::json!({
+            "id": "sig-1", "walletId": "wa-1", "kind": "Hash", "status": "Signed", "receipt": "AQ",
+            "signature": { "r": "0x01", "s": "0x02", "encoded": "0x0102" }, "dateSigned": "2026-12-01T00:00:00Z",
+        });
+        let with = |fields: serde_json::Value| {
+            let mut json = base.clone();
+            for (k, v) in fields.as_object().unwrap() {
+                json[k] = v.clone();
+            }
+            serde_json::from_value::<Signature>(json).unwrap()
+        };
+        let fresh = with(serde_json::json!({ "attestationMode": "fresh", "attestation": "Ag" }));
+        assert_eq!(fresh.evidence_bytes().unwrap(), EvidenceBytes::Fresh { attestation: vec![2] });
+        assert_eq!(fresh.receipt_bytes().unwrap(), vec![1]);
+        assert_eq!(fresh.encoded_bytes().unwrap(), vec![1, 2]);
+        let id = "ab".repeat(32);
+        let session = with(
+            serde_json::json!({ "attestationMode": "session", "receiptSignature": "Aw", "sessionId": id }),
+        );
+        assert_eq!(
+            session.evidence_bytes().unwrap(),
+            EvidenceBytes::Session { receipt_signature: vec![3], session_id: [0xab; 32] }
+        );
+        for bad in [
+            serde_json::json!({ "attestationMode": "session", "receiptSignature": "Aw" }),
+            serde_json::json!({ "attestationMode": "session", "sessionId": "ab".repeat(32) }),
+            serde_json::json!({ "attestationMode": "session", "receiptSignature": "Aw", "sessionId": "abcd" }),
+            serde_json::json!({ "attestationMode": "session", "receiptSignature": "Aw", "sessionId": id, "attestation": "Ag" }),
+            serde_json::json!({ "attestationMode": "fresh" }),
+            serde_json::json!({ "attestationMode": "fresh", "attestation": "Ag", "sessionId": "ab".repeat(32) }),
+            serde_json::json!({ "attestationMode": "fresh", "attestation": "not base64!" }),
+            serde_json::json!({ "attestationMode": "weekly", "attestation": "Ag" }),
+        ] {
+            assert!(with(bad.clone()).evidence_bytes().is_err(), "{bad}");
+        }
+        let error = with(serde_json::json!({ "attestationMode": "fresh" })).evidence_bytes().unwrap_err();
+        assert_eq!(error.to_string(), "`attestation` is missing");
     }
 }

@@ -13,6 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::Signer as _;
+use signer_common::api;
 use signer_common::attestation::test_pki::{TestPki, TestPkiParams};
 use signer_common::attestation::{AttestationDoc, DIGEST_SHA384, TrustedRoot};
 use signer_common::encoding::{from_hex0x, to_b64url, to_hex0x};
@@ -457,6 +458,7 @@ fn handle(request: &StubRequest, state: &State) -> (u16, &'static str, Vec<u8>) 
             let signature = receipt.signature.clone().unwrap();
             let session = request.header("x-attestation") == Some("session");
             let receipt_bytes = receipt.to_cbor();
+            // The parent's own answer types, as the real parent writes them.
             let evidence = if session {
                 let signer = match state.tamper {
                     Tamper::SessionSignature => self::receipt_key(0x60),
@@ -466,34 +468,41 @@ fn handle(request: &StubRequest, state: &State) -> (u16, &'static str, Vec<u8>) 
                     Tamper::SessionId => session_id(&state.old_session_document),
                     _ => session_id(&state.session_document),
                 };
-                serde_json::json!({
-                    "attestationMode": "session",
-                    "receiptSignature": to_b64url(&sign_receipt(&signer, &receipt_bytes)),
-                    "sessionId": hex::encode(claimed),
-                })
+                api::SignatureEvidence {
+                    attestation_mode: "session".into(),
+                    attestation: None,
+                    receipt_signature: Some(to_b64url(&sign_receipt(&signer, &receipt_bytes))),
+                    session_id: Some(hex::encode(claimed)),
+                }
             } else {
                 let doc = state.nsm.attest(&Receipt::digest(&receipt_bytes), nonce.as_deref());
-                serde_json::json!({ "attestationMode": "fresh", "attestation": to_b64url(&doc) })
+                api::SignatureEvidence {
+                    attestation_mode: "fresh".into(),
+                    attestation: Some(to_b64url(&doc)),
+                    receipt_signature: None,
+                    session_id: None,
+                }
             };
             let mut encoded = signature.clone();
             if state.tamper == Tamper::EncodedSignature {
                 encoded[10] ^= 1;
             }
-            let mut sig = serde_json::json!({
-                "r": to_hex0x(&signature[..32]), "s": to_hex0x(&signature[32..64]),
-                "encoded": to_hex0x(&encoded),
-            });
-            if signature.len() == 65 {
-                sig["recid"] = signature[64].into();
-            }
-            let mut answer = serde_json::json!({
-                "id": receipt.request_id, "walletId": id, "status": "Signed", "signature": sig,
-                "receipt": to_b64url(&receipt_bytes), "dateRequested": "2026-01-01T00:00:00Z",
-            });
-            for (k, v) in evidence.as_object().unwrap() {
-                answer[k] = v.clone();
-            }
-            ok(answer)
+            let answer = api::Signature {
+                id: receipt.request_id.clone(),
+                wallet_id: id.to_owned(),
+                kind: body["kind"].as_str().unwrap_or_default().to_owned(),
+                status: "Signed".into(),
+                signature: api::SignatureParts {
+                    r: to_hex0x(&signature[..32]),
+                    s: to_hex0x(&signature[32..64]),
+                    recid: signature.get(64).copied(),
+                    encoded: to_hex0x(&encoded),
+                },
+                receipt: to_b64url(&receipt_bytes),
+                evidence,
+                date_signed: "2026-01-01T00:00:00Z".into(),
+            };
+            ok(serde_json::to_value(answer).unwrap())
         }
         ("GET", ["", "enclave", "attestation", "session"]) => {
             let asked = request.path.split_once("?id=").map(|(_, h)| hex::decode(h).unwrap());

@@ -255,10 +255,7 @@ fn write_out(path: &std::path::Path, bytes: &[u8]) -> Result<(), CliError> {
 }
 
 fn wallet_line(wallet: &Wallet) -> String {
-    let mut line = format!("{} {} {}", wallet.id, wallet.curve, wallet.public_key);
-    if let Some(status) = &wallet.status {
-        line.push_str(&format!(" {status}"));
-    }
+    let mut line = format!("{} {} {} {}", wallet.id, wallet.curve, wallet.public_key, wallet.status);
     if let Some(name) = &wallet.name {
         line.push_str(&format!(" {name:?}"));
     }
