@@ -30,6 +30,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many frames may wait for the writer of one connection.
 const WRITE_QUEUE: usize = 1024;
 
+/// Each connection sends a `Ping` this often, so the enclave never closes it as idle (its idle
+/// deadline is 120 s by default, `signer-enclave --idle-timeout-secs`): a pooled connection
+/// closed between two requests would fail the request written into the closing socket.
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The request id of keepalive pings; calls are numbered from 1, so their answers are told apart.
+const KEEPALIVE_ID: u64 = 0;
+
 /// The enclave could not be reached, the connection broke, or the answer did not come in time.
 /// Nothing is known about whether the enclave acted on the request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -110,7 +118,7 @@ impl Shared {
 struct Conn {
     shared: Arc<Shared>,
     frames: mpsc::Sender<Vec<u8>>,
-    tasks: [AbortHandle; 2],
+    tasks: [AbortHandle; 3],
 }
 
 impl Drop for Conn {
@@ -215,6 +223,20 @@ fn spawn_conn(stream: signer_transport::Stream) -> Conn {
     let mut read_half = buffered(read_half);
     let (frames, mut queue) = mpsc::channel::<Vec<u8>>(WRITE_QUEUE);
 
+    let keepalive = tokio::spawn({
+        let frames = frames.clone();
+        async move {
+            let ping = RequestFrame::new(KEEPALIVE_ID, Request::Ping).encode();
+            loop {
+                tokio::time::sleep(KEEPALIVE_INTERVAL).await;
+                // A full queue means the connection is busy, which keeps it alive by itself.
+                if let Err(mpsc::error::TrySendError::Closed(_)) = frames.try_send(ping.clone()) {
+                    return;
+                }
+            }
+        }
+    });
+
     let writer = tokio::spawn({
         let shared = shared.clone();
         async move {
@@ -235,6 +257,7 @@ fn spawn_conn(stream: signer_transport::Stream) -> Conn {
                             match waiter {
                                 // The caller may have given up meanwhile; that is fine.
                                 Some(tx) => drop(tx.send(frame.body)),
+                                None if frame.id == KEEPALIVE_ID => {}
                                 None => tracing::debug!(id = frame.id, "answer for no pending request"),
                             }
                         }
@@ -256,7 +279,7 @@ fn spawn_conn(stream: signer_transport::Stream) -> Conn {
         }
     });
 
-    Conn { shared, frames, tasks: [writer.abort_handle(), reader.abort_handle()] }
+    Conn { shared, frames, tasks: [writer.abort_handle(), reader.abort_handle(), keepalive.abort_handle()] }
 }
 
 #[cfg(test)]
@@ -397,5 +420,38 @@ mod tests {
             assert!(client.call(Request::Ping).await.is_err());
         }
         assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_connection_pings_the_enclave_so_it_is_never_closed_as_idle() {
+        let dir = tempfile::tempdir().unwrap();
+        let addr = EnclaveAddr::Unix(dir.path().join("e.sock"));
+        let mut listener = Listener::bind(&addr).unwrap();
+        let client = EnclaveClient::new(addr.clone(), 1, Duration::from_secs(5));
+        let server = tokio::spawn(async move {
+            let mut stream = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
+            while seen.len() < 4 {
+                let bytes = read_frame(&mut stream).await.unwrap().unwrap();
+                let frame = RequestFrame::decode(&bytes).unwrap();
+                assert!(matches!(frame.body, Request::Ping));
+                seen.push((frame.id, tokio::time::Instant::now()));
+                write_frame(&mut stream, &ResponseFrame::new(frame.id, pong("mock")).encode()).await.unwrap();
+            }
+            seen
+        });
+        assert!(matches!(client.call(Request::Ping).await.unwrap(), Response::Pong(_)));
+        // Nothing else is sent: three keepalive pings follow, one per interval, well inside the
+        // enclave's default idle deadline.
+        let seen = tokio::time::timeout(Duration::from_secs(100), server)
+            .await
+            .expect("three pings within 100 s of silence")
+            .unwrap();
+        assert_eq!(seen[0].0, 1, "the call");
+        assert!(seen[1..].iter().all(|(id, _)| *id == KEEPALIVE_ID));
+        for pair in seen[1..].windows(2) {
+            assert_eq!(pair[1].1 - pair[0].1, KEEPALIVE_INTERVAL);
+        }
+        assert!(KEEPALIVE_INTERVAL * 2 < Duration::from_secs(120));
     }
 }
