@@ -27,6 +27,14 @@ struct Dev {
     _dir: tempfile::TempDir,
 }
 
+impl Dev {
+    fn access_token(&self) -> String {
+        let file = std::fs::read_to_string(self._dir.path().join("data/dev-credentials.json")).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&file).unwrap();
+        json["accessToken"].as_str().unwrap().to_owned()
+    }
+}
+
 impl Drop for Dev {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -188,11 +196,15 @@ async fn attestation_answers_429_with_retry_after_past_the_rate() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_are_served_on_their_own_address_only() {
+async fn metrics_are_served_on_their_own_address_and_behind_the_token_only() {
     let dev = start(&[]).await;
     assert_eq!(http(dev.addr, "GET", "/healthz", &[], None).await.status, 200);
     let reply = http(dev.addr, "GET", "/metrics", &[], None).await;
-    assert_eq!((reply.status, reply.error_code().as_str()), (404, "not_found"));
+    assert_eq!((reply.status, reply.error_code().as_str()), (401, "unauthorized"));
+    let bearer = format!("Bearer {}", dev.access_token());
+    let reply = http(dev.addr, "GET", "/metrics", &[("authorization", bearer.as_str())], None).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.text().contains("signer_http_requests_total"));
     assert!(dev.metrics.ip().is_loopback());
     assert_ne!(dev.metrics.port(), dev.addr.port());
     let reply = http(dev.metrics, "GET", "/metrics", &[], None).await;
@@ -203,7 +215,7 @@ async fn metrics_are_served_on_their_own_address_only() {
         "{text}"
     );
     assert!(
-        text.contains("route=\"unmatched\""),
-        "the 404 of /metrics on the API listener is counted: {text}"
+        text.contains("route=\"/metrics\",method=\"GET\",status=\"401\"} 1"),
+        "the 401 of /metrics on the API listener is counted: {text}"
     );
 }

@@ -12,6 +12,7 @@ use signer_common::api::Health;
 use signer_common::protocol::{Request, Response as EnclaveResponse};
 
 use super::state::{AppState, unexpected};
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::metrics::{self, Metrics};
 
@@ -40,6 +41,12 @@ pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
         .route("/metrics", get(metrics_text))
         .fallback(|| async { ApiError::NotFound("route") })
         .with_state(metrics)
+}
+
+/// `GET /metrics` on the API listener: only for a caller with an access token (the metrics
+/// listener, loopback by default, serves it without one).
+pub(super) async fn metrics_with_token(_caller: Caller, State(state): State<AppState>) -> Response {
+    metrics_text(State(state.metrics.clone())).await
 }
 
 async fn metrics_text(State(metrics): State<Arc<Metrics>>) -> Response {

@@ -60,6 +60,7 @@ pub fn router_with(state: AppState, request_timeout: Duration, attestation_rate:
         .route("/enclave/root", get(enclave::root_certificate))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics_with_token))
         .route("/openapi.json", get(health::openapi))
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
