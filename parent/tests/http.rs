@@ -463,8 +463,8 @@ async fn enclave_endpoints_metrics_and_openapi() {
     h.create("ed25519").await;
     h.get("/wallets/wa-0000").await;
     h.get("/wallets/missing").await;
-    // Not on the API listener: on its own.
-    assert_eq!(http(h.addr, "GET", "/metrics", &[("authorization", &h.auth())], None).await.status, 404);
+    // On the API listener only with a token; without one on its own listener.
+    assert_eq!(http(h.addr, "GET", "/metrics", &[], None).await.status, 401);
     let reply = http(h.metrics_addr, "GET", "/metrics", &[], None).await;
     assert_eq!(reply.status, 200);
     assert!(reply.headers["content-type"].starts_with("text/plain; version=0.0.4"));
