@@ -65,6 +65,12 @@ fn serves_ping_and_exits_when_stdin_closes() {
     assert!(matches!(ping(dir.path()), Response::Pong(p) if p.ready && p.nsm == "mock"));
     // The dev master key and the mock root were created in the state dir.
     assert!(dir.path().join("state/dev-master.key").exists());
+    // The mock root's key file loads in the usual tools (PEM, a form OpenSSL reads).
+    let root_key = dir.path().join("state/mock-nsm/root-ca.pem");
+    match Command::new("openssl").arg("pkey").arg("-in").arg(&root_key).arg("-noout").output() {
+        Ok(out) => assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr)),
+        Err(_) => eprintln!("openssl is not installed: the mock root key file was not loaded with it"),
+    }
     drop(child.stdin.take());
     assert!(wait_exit(&mut child).success());
 }
