@@ -1,7 +1,7 @@
 //! Argument parsing and JSON rendering shared by the `signer` binary (and usable by others).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
@@ -68,6 +68,50 @@ impl From<ClientError> for CliError {
     }
 }
 
+/// The expected enclave image on a command line: `--pcr`, `--pcrs` and `--allow-any-image`, the
+/// same flags on every command that verifies an answer.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ImageArgs {
+    /// Expected PCR value, N=HEX (repeatable). Verifying an answer or a receipt against a root
+    /// needs PCR0 (the enclave image): here, in --pcrs, or waived by --allow-any-image.
+    #[arg(long = "pcr", value_name = "N=HEX")]
+    pub pcrs: Vec<String>,
+    /// Expected PCRs from a file: `{ "0": hex, ... }` (DATA_DIR/pcrs.json of `signer-parent
+    /// dev`) or the JSON of `nitro-cli build-enclave` / `describe-eif`.
+    #[arg(long = "pcrs", value_name = "FILE")]
+    pub pcrs_file: Option<PathBuf>,
+    /// Accept answers from any enclave image (no PCR0): for tests and first contact only.
+    #[arg(long)]
+    pub allow_any_image: bool,
+}
+
+impl ImageArgs {
+    /// Whether any of the three flags was given.
+    pub fn is_given(&self) -> bool {
+        !self.pcrs.is_empty() || self.pcrs_file.is_some() || self.allow_any_image
+    }
+
+    /// The PCRs of `--pcr` and `--pcrs` together (a PCR given twice must agree).
+    pub fn expected_pcrs(&self) -> Result<BTreeMap<u8, Vec<u8>>, String> {
+        let mut pcrs = parse_pcrs(&self.pcrs)?;
+        if let Some(path) = &self.pcrs_file {
+            for (index, value) in parse_pcrs_file(path)? {
+                if let Some(previous) = pcrs.insert(index, value.clone())
+                    && previous != value
+                {
+                    return Err(format!("PCR {index} differs between --pcr and --pcrs"));
+                }
+            }
+        }
+        Ok(pcrs)
+    }
+
+    /// The image policy: see [`image_policy`].
+    pub fn policy(&self) -> Result<ImagePolicy, CliError> {
+        image_policy(&self.pcrs, self.pcrs_file.as_deref(), self.allow_any_image)
+    }
+}
+
 /// The expected enclave image from `--pcr N=HEX` (repeated), `--pcrs FILE` and
 /// `--allow-any-image`: pinned when PCR0 is among them; otherwise "no expected enclave image"
 /// unless `allow_any_image`.
@@ -76,16 +120,9 @@ pub fn image_policy(
     pcrs_file: Option<&Path>,
     allow_any_image: bool,
 ) -> Result<ImagePolicy, CliError> {
-    let mut pcrs = parse_pcrs(pcr_args)?;
-    if let Some(path) = pcrs_file {
-        for (index, value) in parse_pcrs_file(path)? {
-            if let Some(previous) = pcrs.insert(index, value.clone())
-                && previous != value
-            {
-                return Err(format!("PCR {index} differs between --pcr and --pcrs").into());
-            }
-        }
-    }
+    let args =
+        ImageArgs { pcrs: pcr_args.to_vec(), pcrs_file: pcrs_file.map(Path::to_path_buf), allow_any_image };
+    let pcrs = args.expected_pcrs()?;
     if pcrs.contains_key(&0) {
         return ImagePolicy::pinned(pcrs).map_err(|e| CliError::verification("", &e));
     }

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use signer_client::cli::{image_policy, now_unix_seconds, parse_attestation_arg, parse_root};
+use signer_client::cli::{ImageArgs, now_unix_seconds, parse_attestation_arg, parse_root};
 use signer_client::load::{self, LoadConfig, MAX_CONCURRENCY, MAX_REQUESTS};
 use signer_client::{AttestationMode, Client, Credentials, Curve, TrustedRoot, verify_wallet_record_of};
 
@@ -56,16 +56,9 @@ struct Args {
     /// nonce. Verification time counts in the latencies; a failed check counts as an error.
     #[arg(long, value_name = "ROOT", value_parser = parse_root)]
     root: Option<TrustedRoot>,
-    /// With --root: expected PCR value, N=HEX (repeatable); PCR0 is required (here, in --pcrs,
-    /// or waived by --allow-any-image).
-    #[arg(long = "pcr", value_name = "N=HEX")]
-    pcrs: Vec<String>,
-    /// With --root: expected PCRs from a file (`{ "0": hex, ... }` or nitro-cli's JSON).
-    #[arg(long = "pcrs", value_name = "FILE")]
-    pcrs_file: Option<PathBuf>,
-    /// With --root: accept answers from any enclave image.
-    #[arg(long)]
-    allow_any_image: bool,
+    /// With --root: the expected enclave image.
+    #[command(flatten)]
+    image: ImageArgs,
     /// Allow a URL whose host is not loopback.
     #[arg(long)]
     allow_remote: bool,
@@ -122,14 +115,13 @@ fn run(args: &Args) -> Result<load::LoadReport, String> {
     // With --root the image is required before anything is sent.
     let check = match &args.root {
         None => {
-            if !args.pcrs.is_empty() || args.pcrs_file.is_some() || args.allow_any_image {
+            if args.image.is_given() {
                 return Err("--pcr, --pcrs and --allow-any-image need --root".into());
             }
             None
         }
         Some(root) => {
-            let image = image_policy(&args.pcrs, args.pcrs_file.as_deref(), args.allow_any_image)
-                .map_err(|e| e.message)?;
+            let image = args.image.policy().map_err(|e| e.message)?;
             Some((root.clone(), image))
         }
     };

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use signer_client::AttestationMode;
-use signer_client::cli::parse_attestation_arg;
+use signer_client::cli::{ImageArgs, parse_attestation_arg};
 
 /// Enclave-isolated signer client: wallets, signing, attestation and receipt verification.
 #[derive(Parser)]
@@ -65,17 +65,9 @@ pub(crate) struct ResultCheck {
     /// Verification time, seconds since the epoch (default: now).
     #[arg(long, value_name = "UNIX_SECONDS")]
     pub(crate) at: Option<u64>,
-    /// Expected PCR value, N=HEX (repeatable). With --root, PCR0 (the enclave image) is
-    /// required: here, in --pcrs, or waived by --allow-any-image.
-    #[arg(long = "pcr", value_name = "N=HEX")]
-    pub(crate) pcrs: Vec<String>,
-    /// Expected PCRs from a file: `{ "0": hex, ... }` (DATA_DIR/pcrs.json of `signer-parent
-    /// dev`) or the JSON of `nitro-cli build-enclave` / `describe-eif`.
-    #[arg(long = "pcrs", value_name = "FILE")]
-    pub(crate) pcrs_file: Option<PathBuf>,
-    /// Accept answers from any enclave image (no PCR0): for tests and first contact only.
-    #[arg(long)]
-    pub(crate) allow_any_image: bool,
+    /// The expected enclave image.
+    #[command(flatten)]
+    pub(crate) image: ImageArgs,
 }
 
 /// The root, time and PCRs that `attestation verify` and `receipt verify` check against.
@@ -87,16 +79,9 @@ pub(crate) struct VerifyCheck {
     /// Verification time, seconds since the epoch (default: now).
     #[arg(long, value_name = "UNIX_SECONDS")]
     pub(crate) at: Option<u64>,
-    /// Expected PCR value, N=HEX (repeatable). `receipt verify` requires PCR0 (here, in
-    /// --pcrs, or waived by --allow-any-image).
-    #[arg(long = "pcr", value_name = "N=HEX")]
-    pub(crate) pcrs: Vec<String>,
-    /// Expected PCRs from a file: `{ "0": hex, ... }` or nitro-cli's `Measurements` JSON.
-    #[arg(long = "pcrs", value_name = "FILE")]
-    pub(crate) pcrs_file: Option<PathBuf>,
-    /// `receipt verify`: accept any enclave image (no PCR0).
-    #[arg(long)]
-    pub(crate) allow_any_image: bool,
+    /// The expected enclave image (`receipt verify` requires PCR0 or --allow-any-image).
+    #[command(flatten)]
+    pub(crate) image: ImageArgs,
 }
 
 #[derive(Args)]

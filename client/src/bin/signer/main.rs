@@ -10,9 +10,8 @@ use std::time::Duration;
 use clap::Parser as _;
 use serde_json::{Value, json};
 use signer_client::cli::{
-    self, CliError, document_json, image_policy, now_unix_seconds, parse_b64_arg, parse_document_arg,
-    parse_hash, parse_hex, parse_nonce, parse_pcrs, parse_pcrs_file, parse_root, parse_session_id_arg,
-    pcrs_json, verified_result_json, with_field,
+    self, CliError, document_json, now_unix_seconds, parse_b64_arg, parse_document_arg, parse_hash,
+    parse_hex, parse_nonce, parse_root, parse_session_id_arg, pcrs_json, verified_result_json, with_field,
 };
 use signer_client::{
     Client, Credentials, Curve, ImagePolicy, ResultExpectations, SessionCache, TrustedRoot, VerifiedResult,
@@ -115,10 +114,7 @@ fn run(cli: &Cli) -> Result<Output, CliError> {
             let document = attestation::document_from_file_bytes(&bytes)
                 .map_err(|e| CliError::new("verification_failed", e.to_string()))?;
             // `--pcr` stays optional here (API.md); `--pcrs` adds its PCRs.
-            let mut pcrs = parse_pcrs(&check.pcrs)?;
-            if let Some(path) = &check.pcrs_file {
-                pcrs.extend(parse_pcrs_file(path)?);
-            }
+            let pcrs = check.image.expected_pcrs()?;
             let expect = Expectations {
                 pcrs,
                 user_data: user_data.as_deref().map(|h| parse_hex("--user-data", h)).transpose()?,
@@ -174,7 +170,7 @@ fn run(cli: &Cli) -> Result<Output, CliError> {
             public_key,
         }) => {
             let root = parse_root(&check.root)?;
-            let image = image_policy(&check.pcrs, check.pcrs_file.as_deref(), check.allow_any_image)?;
+            let image = check.image.policy()?;
             let receipt = parse_b64_arg("--receipt", receipt)?;
             let expect = ResultExpectations {
                 nonce: nonce.as_deref().map(parse_nonce).transpose()?,
@@ -268,13 +264,12 @@ fn wallet_line(wallet: &Wallet) -> String {
 /// allowed).
 fn result_check(check: &ResultCheck) -> Result<Option<(TrustedRoot, u64, ImagePolicy)>, CliError> {
     let Some(root) = &check.root else {
-        if check.at.is_some() || !check.pcrs.is_empty() || check.pcrs_file.is_some() || check.allow_any_image
-        {
+        if check.at.is_some() || check.image.is_given() {
             return Err("--at, --pcr, --pcrs and --allow-any-image need --root".into());
         }
         return Ok(None);
     };
-    let image = image_policy(&check.pcrs, check.pcrs_file.as_deref(), check.allow_any_image)?;
+    let image = check.image.policy()?;
     Ok(Some((parse_root(root)?, check.at.unwrap_or_else(now_unix_seconds), image)))
 }
 
