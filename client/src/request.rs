@@ -94,11 +94,8 @@ fn verify_wallet_record(
     let attestation = wallet.attestation_bytes().map_err(|_| input("attestation"))?;
     let public_key = wallet.public_key_bytes().map_err(|_| input("publicKey"))?;
     let verified = verify_signing_result(&receipt, &attestation, root, at_unix_seconds, expect)?;
-    // The JSON says what the attested receipt says.
+    // The JSON says what the attested receipt says (the kind, WalletCreated, is in `expect`).
     let r = &verified.receipt;
-    if r.kind != ReceiptKind::WalletCreated {
-        return Err(VerifyResultError::Mismatch { field: "kind" });
-    }
     if r.wallet_id != wallet.id {
         return Err(VerifyResultError::Mismatch { field: "walletId" });
     }

@@ -3,7 +3,10 @@
 
 mod support;
 
-use signer_client::{Client, ClientError, Curve, ImagePolicy, ReceiptKind, VerifyResultError, WalletKey};
+use signer_client::{
+    Client, ClientError, Curve, ImagePolicy, ReceiptKind, VerifyResultError, WalletKey,
+    verify_wallet_record_of,
+};
 use support::{StubParent, Tamper, now, pcrs};
 
 /// The mock enclave's image, pinned.
@@ -137,6 +140,56 @@ fn a_lying_parent_is_caught() {
         signed.verify(&stub.nsm.root(), now(), &image(), None).map(|_| ()),
         Err(VerifyResultError::Mismatch { field: "signature" })
     );
+}
+
+/// Attacks on the kind of receipt: an attested receipt of the right key, but of another kind than
+/// asked, passes off as the answer.
+#[test]
+fn answers_of_another_kind_are_refused() {
+    // A creation answered with an attested signature receipt of the new key.
+    let stub = StubParent::start(Tamper::NotWalletCreated);
+    let client = Client::new(&stub.url, "test-token");
+    let created = client.create_wallet(Curve::Ed25519, None, None).unwrap();
+    assert_eq!(
+        created.verify(&stub.nsm.root(), now(), &image()).map(|_| ()),
+        Err(VerifyResultError::Mismatch { field: "kind" })
+    );
+    // ... and the same record read back with GET /wallets/{id}.
+    let read = client.get_wallet(&created.wallet.id).unwrap();
+    assert_eq!(
+        verify_wallet_record_of(&read, &created.wallet.id, &stub.nsm.root(), now(), &image()).map(|_| ()),
+        Err(VerifyResultError::Mismatch { field: "kind" })
+    );
+
+    // A Hash signature request answered with a Message signature over the same 32 bytes.
+    let stub = StubParent::start(Tamper::SwapKind);
+    let client = Client::new(&stub.url, "test-token");
+    let wallet = client.create_wallet(Curve::Ed25519, None, None).unwrap().wallet;
+    let signed = client.sign_hash(&wallet.id, [3; 32], None).unwrap();
+    assert_eq!(signed.result.kind, "Message", "the stub swapped it");
+    assert_eq!(
+        signed.verify(&stub.nsm.root(), now(), &image(), None).map(|_| ()),
+        Err(VerifyResultError::Mismatch { field: "kind" })
+    );
+}
+
+/// A wallet's record read back for one id but belonging to another wallet is refused.
+#[test]
+fn another_wallets_record_is_refused() {
+    let stub = StubParent::start(Tamper::OtherWalletRecord);
+    let client = Client::new(&stub.url, "test-token");
+    let first = client.create_wallet(Curve::Secp256k1, None, None).unwrap().wallet;
+    let second = client.create_wallet(Curve::Secp256k1, None, None).unwrap().wallet;
+    let read = client.get_wallet(&second.id).unwrap();
+    assert_eq!(read.id, first.id, "the stub answered the first wallet's record");
+    let root = stub.nsm.root();
+    assert_eq!(
+        verify_wallet_record_of(&read, &second.id, &root, now(), &image()).map(|_| ()),
+        Err(VerifyResultError::Mismatch { field: "walletId" })
+    );
+    // The first wallet's own record, asked for by its id, verifies.
+    verify_wallet_record_of(&client.get_wallet(&first.id).unwrap(), &first.id, &root, now(), &image())
+        .unwrap();
 }
 
 /// Attacks on the request binding: each passed the SDK's verification when its expectations came

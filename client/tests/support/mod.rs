@@ -215,6 +215,23 @@ pub enum Tamper {
     OtherWallet,
     /// Ignores the client's nonce: documents and receipts carry none.
     DropNonce,
+    /// Signs with the other kind than asked (`Message` for `Hash` and back) over the same bytes
+    /// (the JSON says so consistently).
+    SwapKind,
+    /// Answers a wallet's creation record (`POST /wallets`, `GET /wallets/{id}`) with an attested
+    /// receipt of the wallet's key that is not a `WalletCreated` one (a `Hash` signature).
+    NotWalletCreated,
+    /// Answers `GET /wallets/{id}` with the first wallet's record, whatever the id.
+    OtherWalletRecord,
+}
+
+/// The receipt of a wallet's creation record, or under [`Tamper::NotWalletCreated`] another
+/// attested receipt of the same key.
+fn creation_receipt(tamper: Tamper, key: &WalletKey, id: &str) -> Receipt {
+    match tamper {
+        Tamper::NotWalletCreated => key.signed_receipt(id, ReceiptKind::Hash, &[7; 32]),
+        _ => key.created_receipt(id),
+    }
 }
 
 /// A tiny HTTP/1.1 server on loopback standing in for the parent, backed by [`MockNsm`].
@@ -398,7 +415,8 @@ fn handle(request: &StubRequest, state: &State) -> (u16, &'static str, Vec<u8>) 
             let n = state.counter.fetch_add(1, Ordering::SeqCst);
             let id = format!("wa-{n}");
             let key = WalletKey::new(curve, 0x40 + u8::try_from(n % 64).unwrap());
-            let (receipt, doc) = state.nsm.attest_receipt(&key.created_receipt(&id), nonce.as_deref());
+            let (receipt, doc) =
+                state.nsm.attest_receipt(&creation_receipt(state.tamper, &key, &id), nonce.as_deref());
             let mut json = wallet_json(&id, &key, &receipt, &doc);
             if let Some(name) = body["name"].as_str() {
                 json["name"] = name.into();
@@ -422,9 +440,16 @@ fn handle(request: &StubRequest, state: &State) -> (u16, &'static str, Vec<u8>) 
         }
         ("GET", ["", "wallets", id]) => {
             let wallets = state.wallets.lock().unwrap();
-            match wallets.get(*id) {
-                Some(key) => {
-                    let (receipt, doc) = state.nsm.attest_receipt(&key.created_receipt(id), None);
+            let found = match state.tamper {
+                Tamper::OtherWalletRecord if wallets.contains_key(*id) => {
+                    wallets.iter().next().map(|(id, key)| (id.as_str(), key))
+                }
+                _ => wallets.get(*id).map(|key| (*id, key)),
+            };
+            match found {
+                Some((id, key)) => {
+                    let (receipt, doc) =
+                        state.nsm.attest_receipt(&creation_receipt(state.tamper, key, id), None);
                     ok(wallet_json(id, key, &receipt, &doc))
                 }
                 None => error(404, "not_found", "no such wallet"),
@@ -453,6 +478,11 @@ fn handle(request: &StubRequest, state: &State) -> (u16, &'static str, Vec<u8>) 
             if state.tamper == Tamper::SwapHash {
                 payload = vec![0x5a; payload.len()];
             }
+            let kind = match (state.tamper, kind) {
+                (Tamper::SwapKind, ReceiptKind::Hash) => ReceiptKind::Message,
+                (Tamper::SwapKind, _) => ReceiptKind::Hash,
+                (_, kind) => kind,
+            };
             let mut receipt = key.signed_receipt(id, kind, &payload);
             receipt.nonce = nonce.clone();
             let signature = receipt.signature.clone().unwrap();
@@ -490,7 +520,7 @@ fn handle(request: &StubRequest, state: &State) -> (u16, &'static str, Vec<u8>) 
             let answer = api::Signature {
                 id: receipt.request_id.clone(),
                 wallet_id: id.to_owned(),
-                kind: body["kind"].as_str().unwrap_or_default().to_owned(),
+                kind: kind.as_str().to_owned(),
                 status: "Signed".into(),
                 signature: api::SignatureParts {
                     r: to_hex0x(&signature[..32]),
