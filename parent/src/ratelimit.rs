@@ -103,11 +103,14 @@ pub async fn limit(
     let addr = request.extensions().get::<ClientAddr>().map_or(UNKNOWN, |c| c.0.ip());
     match limiter.check(addr, Instant::now()) {
         Ok(()) => next.run(request).await,
-        Err(wait) => {
-            let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            ApiError::TooManyRequests { retry_after_secs: retry_after_secs.max(1) }.into_response()
-        }
+        Err(wait) => ApiError::TooManyRequests { retry_after_secs: retry_after_secs(wait) }.into_response(),
     }
+}
+
+/// `Retry-After` for a wait: whole seconds rounded up, at least 1 (a client that retries after it
+/// finds a token).
+fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 #[cfg(test)]
@@ -116,6 +119,16 @@ mod tests {
 
     fn ip(n: u32) -> IpAddr {
         IpAddr::V4(Ipv4Addr::from(n))
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_secs(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1_001)), 2);
+        assert_eq!(retry_after_secs(Duration::from_millis(9_500)), 10);
+        assert_eq!(retry_after_secs(Duration::from_secs(10)), 10);
     }
 
     #[test]
