@@ -168,7 +168,7 @@ async fn serve_connection(stream: Stream, core: Arc<EnclaveCore>, limits: Limits
                 break Stop::Dropped;
             }
         };
-        let reserved = body.len() + ANSWER_RESERVE_BYTES;
+        let reserved = reservation(body.len());
         drop(body);
         let Ok(permit) = in_flight.clone().acquire_owned().await else { break Stop::Dropped };
         budget.take(reserved);
@@ -199,6 +199,12 @@ async fn serve_connection(stream: Stream, core: Arc<EnclaveCore>, limits: Limits
     }
 }
 
+/// The bytes a request holds from its connection's budget until its answer is written: itself,
+/// and room for its answer.
+fn reservation(request_len: usize) -> usize {
+    request_len + ANSWER_RESERVE_BYTES
+}
+
 /// Waits for the next byte from the peer. A connection with nothing in flight that stays
 /// silent for `idle` is closed; one with requests in flight or answers queued waits on.
 async fn wait_for_input<R: tokio::io::AsyncBufRead + Unpin>(
@@ -224,5 +230,23 @@ async fn wait_for_input<R: tokio::io::AsyncBufRead + Unpin>(
             }
             Err(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_reserves_room_for_its_answer_and_the_budget_still_pipelines_large_ones() {
+        // An answer is its request's payload plus a receipt and an attestation document (about
+        // 5 KiB): the reserve covers that.
+        assert!(ANSWER_RESERVE_BYTES >= 8 * 1024);
+        assert_eq!(reservation(1000), 1000 + ANSWER_RESERVE_BYTES);
+        // A parent keeps several of the largest requests in flight on one connection before
+        // backpressure stops reading it.
+        assert!(QUEUE_BUDGET_BYTES / reservation(MAX_REQUEST_LEN) >= 7);
+        // Small requests are bounded by the in-flight cap before the budget.
+        assert!(QUEUE_BUDGET_BYTES / reservation(0) >= MAX_IN_FLIGHT_PER_CONNECTION);
     }
 }
