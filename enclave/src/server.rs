@@ -42,6 +42,8 @@ pub const QUEUE_BUDGET_BYTES: usize = 1 << 20;
 /// Reserved per request on top of its own size, for its answer: an answer is its request's
 /// payload plus at most a receipt and an attestation document (about 5 KiB).
 pub const ANSWER_RESERVE_BYTES: usize = 16 * 1024;
+// The reserve covers the largest answer beyond its request's payload (receipt and document).
+const _: () = assert!(ANSWER_RESERVE_BYTES >= 8 * 1024);
 
 /// The default of [`Limits::frame_timeout`].
 pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
@@ -239,9 +241,6 @@ mod tests {
 
     #[test]
     fn a_request_reserves_room_for_its_answer_and_the_budget_still_pipelines_large_ones() {
-        // An answer is its request's payload plus a receipt and an attestation document (about
-        // 5 KiB): the reserve covers that.
-        assert!(ANSWER_RESERVE_BYTES >= 8 * 1024);
         assert_eq!(reservation(1000), 1000 + ANSWER_RESERVE_BYTES);
         // A parent keeps several of the largest requests in flight on one connection before
         // backpressure stops reading it.
