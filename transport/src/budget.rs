@@ -95,6 +95,21 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn settle_replaces_a_reservation_by_what_is_held_either_way() {
+        let budget = ByteBudget::new(1000);
+        budget.take(100);
+        // An answer larger than its reservation holds the difference too.
+        budget.settle(100, 150);
+        assert_eq!(budget.held(), 150);
+        budget.take(100);
+        // A smaller one gives the rest back.
+        budget.settle(100, 40);
+        assert_eq!(budget.held(), 190);
+        budget.settle(190, 190);
+        assert_eq!(budget.held(), 190);
+    }
+
     #[tokio::test]
     async fn the_reader_waits_while_the_budget_is_spent_and_resumes_when_bytes_come_back() {
         let budget = Arc::new(ByteBudget::new(100));
