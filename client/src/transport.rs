@@ -102,39 +102,36 @@ impl Http {
         };
         let auth = format!("Bearer {}", self.token.expose());
         let mut response = if method == "POST" {
-            let mut request = self
-                .agent
-                .post(&url)
-                .header("Authorization", &auth)
-                .header("Accept", "application/json")
-                .header("Content-Type", "application/json");
-            if let Some(app) = &self.app_id {
-                request = request.header("X-App-Id", app);
-            }
-            if let Some(nonce) = &nonce_hex {
-                request = request.header("X-Request-Nonce", nonce);
-            }
-            for (name, value) in headers {
-                request = request.header(*name, *value);
-            }
-            request.send(body.unwrap_or_default())?
+            let request = self.agent.post(&url).header("Content-Type", "application/json");
+            self.with_headers(request, &auth, nonce_hex.as_deref(), headers).send(body.unwrap_or_default())?
         } else {
-            let mut request =
-                self.agent.get(&url).header("Authorization", &auth).header("Accept", "application/json");
-            if let Some(app) = &self.app_id {
-                request = request.header("X-App-Id", app);
-            }
-            if let Some(nonce) = &nonce_hex {
-                request = request.header("X-Request-Nonce", nonce);
-            }
-            for (name, value) in headers {
-                request = request.header(*name, *value);
-            }
-            request.call()?
+            self.with_headers(self.agent.get(&url), &auth, nonce_hex.as_deref(), headers).call()?
         };
         let status = response.status().as_u16();
         let body = response.body_mut().with_config().limit(MAX_RESPONSE_LEN).read_to_vec()?;
         Ok((status, body))
+    }
+
+    /// The headers of every call: the access token, JSON, the application and the nonce when
+    /// there is one, then the call's own.
+    fn with_headers<B>(
+        &self,
+        mut request: ureq::RequestBuilder<B>,
+        auth: &str,
+        nonce_hex: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> ureq::RequestBuilder<B> {
+        request = request.header("Authorization", auth).header("Accept", "application/json");
+        if let Some(app) = &self.app_id {
+            request = request.header("X-App-Id", app);
+        }
+        if let Some(nonce) = nonce_hex {
+            request = request.header("X-Request-Nonce", nonce);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request
     }
 }
 
