@@ -21,8 +21,12 @@ use support::{Fake, http, run_fake};
 fn fake_enclave_script(dir: &Path) -> std::path::PathBuf {
     let bin = dir.join("fake-enclave");
     let args = dir.join("enclave-args");
-    std::fs::write(&bin, format!("#!/bin/sh\necho \"$@\" > {}\nexec cat > /dev/null\n", args.display()))
-        .unwrap();
+    // Written whole, then renamed: the test never reads a half-written file.
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" > {args}.tmp && mv {args}.tmp {args}\nexec cat > /dev/null\n",
+        args = args.display()
+    );
+    std::fs::write(&bin, script).unwrap();
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
     bin
 }
