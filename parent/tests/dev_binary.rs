@@ -5,11 +5,9 @@
 
 mod support;
 
-use std::io::{BufRead as _, BufReader};
-use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -39,30 +37,6 @@ fn pid_alive(pid: u32) -> bool {
 }
 
 /// Starts `signer-parent dev` on a free port and returns it with the address it printed.
-fn start_dev(data: &Path, bin: &Path) -> (std::process::Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_signer-parent"))
-        .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .arg("--enclave-bin")
-        .arg(bin)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("signer-parent exited before listening").unwrap();
-        if let Some(url) = line.strip_prefix("signer-parent listening on http://") {
-            break url.parse().unwrap();
-        }
-    };
-    // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, addr)
-}
-
 fn terminate(mut child: std::process::Child) -> std::process::ExitStatus {
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
@@ -90,7 +64,10 @@ async fn dev_bootstraps_serves_and_shuts_down() {
 
     let (child, addr) = tokio::task::spawn_blocking({
         let (data, bin) = (data.clone(), bin.clone());
-        move || start_dev(&data, &bin)
+        move || {
+            let (child, addr, _) = support::start_dev(&data, &bin, &[]);
+            (child, addr)
+        }
     })
     .await
     .unwrap();
@@ -136,7 +113,10 @@ async fn dev_bootstraps_serves_and_shuts_down() {
     // A restart keeps the identity and rewrites the file with a fresh token and the new URL.
     let (child, addr2) = tokio::task::spawn_blocking({
         let (data, bin) = (data.clone(), bin.clone());
-        move || start_dev(&data, &bin)
+        move || {
+            let (child, addr, _) = support::start_dev(&data, &bin, &[]);
+            (child, addr)
+        }
     })
     .await
     .unwrap();

@@ -4,10 +4,8 @@
 
 mod support;
 
-use std::io::{BufRead as _, BufReader};
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -41,25 +39,8 @@ async fn pcrs_json_matches_what_the_running_enclave_reports() {
     let bin = enclave_binary();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_signer-parent"))
-        .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        .arg("--enclave-bin")
-        .arg(&bin)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (child, addr, _) = support::start_dev(&data, &bin, &[]);
     let child = Killed(child);
-    let addr: SocketAddr = loop {
-        let line = lines.next().expect("signer-parent exited before listening").unwrap();
-        if let Some(url) = line.strip_prefix("signer-parent listening on http://") {
-            break url.parse().unwrap();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
 
     let deadline = Instant::now() + Duration::from_secs(60);
     while http(addr, "GET", "/readyz", &[], None).await.status != 200 {

@@ -5,17 +5,16 @@
 
 mod support;
 
-use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use signer_transport::{EnclaveAddr, Listener};
-use support::{Fake, http, run_fake};
+use support::{Fake, http, run_fake, start_dev};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
@@ -61,29 +60,7 @@ async fn start(extra: &[&str]) -> Dev {
     let bin = fake_enclave_script(dir.path());
     let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
     let (child, addr, metrics) = tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_signer-parent"))
-            .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&data)
-            .arg("--enclave-bin")
-            .arg(&bin)
-            .args(&extra)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut metrics = None;
-        let addr = loop {
-            let line = lines.next().expect("signer-parent exited before listening").unwrap();
-            if let Some(rest) = line.strip_prefix("signer-parent metrics on http://") {
-                metrics = Some(rest.trim_end_matches("/metrics").parse().unwrap());
-            }
-            if let Some(url) = line.strip_prefix("signer-parent listening on http://") {
-                break url.parse().unwrap();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
+        let (child, addr, metrics) = start_dev(&data, &bin, &extra);
         (child, addr, metrics.expect("no metrics address printed"))
     })
     .await

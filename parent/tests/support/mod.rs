@@ -209,3 +209,39 @@ pub fn dechunk(mut data: &[u8]) -> Vec<u8> {
         data = &data[line_end + 2 + size + 2..];
     }
 }
+
+/// Starts `signer-parent dev` on a free loopback port with the data directory `data`, the enclave
+/// binary `enclave_bin` and `extra` flags; answers the child, the API address and the metrics
+/// address it printed (if any). Blocks until the API listens; stderr keeps being drained so the
+/// child never blocks on a full pipe.
+pub fn start_dev(
+    data: &std::path::Path,
+    enclave_bin: &std::path::Path,
+    extra: &[String],
+) -> (std::process::Child, SocketAddr, Option<SocketAddr>) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_signer-parent"))
+        .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .arg("--enclave-bin")
+        .arg(enclave_bin)
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut metrics = None;
+    let addr = loop {
+        let line = lines.next().expect("signer-parent exited before listening").unwrap();
+        if let Some(rest) = line.strip_prefix("signer-parent metrics on http://") {
+            metrics = Some(rest.trim_end_matches("/metrics").parse().unwrap());
+        }
+        if let Some(url) = line.strip_prefix("signer-parent listening on http://") {
+            break url.parse().unwrap();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr, metrics)
+}
