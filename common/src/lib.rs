@@ -9,13 +9,17 @@
 //! - [`attestation`]: the Nitro attestation document model and its verifier.
 //! - [`session`]: session receipts (a receipt key attested once).
 //! - [`encoding`]: the hex and base64url forms used in JSON.
+//! - [`identity`]: notarized records (users, credentials, applications, wallet owners) and enclave tokens.
+//! - [`userauth`]: credential public keys and the checks of end-user assertions and registrations.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
 pub mod attestation;
 pub mod encoding;
 pub mod frame;
+pub mod identity;
 pub mod mock_pcrs;
 pub mod protocol;
 pub mod receipt;
 pub mod session;
+pub mod userauth;

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::encoding::{DecodeError, from_b64, from_hex_lenient, from_hex0x};
 use crate::protocol::{AttestationMode, Curve, MAX_NONCE_LEN};
 
+pub mod auth;
+
 /// The header carrying the client's attestation nonce (hex, `0x` optional, 1 to 64 bytes).
 pub const NONCE_HEADER: &str = "x-request-nonce";
 
