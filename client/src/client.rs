@@ -8,11 +8,17 @@
 //! every signing result carries a receipt and its evidence (an attestation document, or in
 //! session mode a receipt-key signature and the id of a session document) that the SDK checks
 //! end to end against what was asked ([`crate::request`]).
+//!
+//! State-changing calls carry the user's signature ([`crate::userauth`]): with a signer set
+//! ([`Client::with_signer`], or [`Client::from_credentials`] with the file's Key credential), a
+//! one-shot signature by default, or the three-call user action with [`AuthFlow::UserAction`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::Value;
+use signer_common::api::auth::{ActionInitRequest, SignedChallenge, USER_ACTION_HEADER, UserActionAnswer};
 use signer_common::attestation::TrustedRoot;
 use signer_common::encoding::{from_b64, from_hex_lenient, to_hex0x};
 use signer_common::protocol::{AttestationMode, Curve, MAX_MESSAGE_LEN};
@@ -25,9 +31,11 @@ use crate::api::{
 };
 use crate::credentials::{Credentials, Secret};
 use crate::error::{ClientError, VerifyResultError};
+use crate::keys::KeySigner;
 use crate::request::{CreatedWallet, SignRequest, SignedResult, WalletRequest};
 use crate::session::SessionCache;
 use crate::transport::{Http, check_nonce, check_status, new_agent, normalize_url, parse_json, path_segment};
+use crate::userauth::{AuthFlow, UserActionSigner, fresh_one_shot_headers};
 use crate::verify::{ImagePolicy, VerifiedResult, WalletKey};
 
 /// Most pages that [`Client::list_wallets`] follows.
@@ -43,9 +51,14 @@ pub const DEFAULT_NONCE_LEN: usize = 32;
 /// one) and answers the parent's answer together with the request it was made for
 /// ([`CreatedWallet`], [`SignedResult`]), so verification compares the enclave's receipt with
 /// what was asked rather than with what the parent says.
+///
+/// With a signer, every state-changing call is signed as its [`AuthFlow`] says; without one it
+/// is sent with the bearer token alone (which the parent refuses since user signatures).
 #[derive(Clone, Debug)]
 pub struct Client {
-    http: Http,
+    pub(crate) http: Http,
+    signer: Option<Arc<dyn UserActionSigner>>,
+    flow: AuthFlow,
 }
 
 /// `nonce`, or a fresh random one.
@@ -71,18 +84,126 @@ impl Client {
     /// A client for the parent at `url` (e.g. `http://127.0.0.1:8080`) with an API access token.
     /// Only `http://` URLs work for now (see the module docs); others fail at the first call.
     pub fn new(url: impl Into<String>, access_token: impl Into<String>) -> Client {
-        Client { http: Http::new(url.into(), Secret::new(access_token)) }
+        Client {
+            http: Http::new(url.into(), Secret::new(access_token)),
+            signer: None,
+            flow: AuthFlow::OneShot,
+        }
     }
 
-    /// A client from a `dev-credentials.json` file: its url, access token and application.
+    /// A client from a `dev-credentials.json` file: its url, access token, application and Key
+    /// credential.
     pub fn from_credentials_file(path: impl AsRef<Path>) -> Result<Client, ClientError> {
-        Ok(Client::from_credentials(&Credentials::from_file(path)?))
+        Client::from_credentials(&Credentials::from_file(path)?)
     }
 
-    /// A client from parsed credentials.
-    pub fn from_credentials(credentials: &Credentials) -> Client {
-        Client::new(credentials.url.clone(), credentials.access_token.expose())
+    /// A client from parsed credentials: their url, access token and application, signing with
+    /// their Key credential.
+    pub fn from_credentials(credentials: &Credentials) -> Result<Client, ClientError> {
+        let signer = KeySigner::from_credentials(credentials)?;
+        Ok(Client::new(credentials.url.clone(), credentials.access_token.expose())
             .with_app_id(Some(credentials.app_id.clone()).filter(|a| !a.is_empty()))
+            .with_signer(Some(Arc::new(signer))))
+    }
+
+    /// Sets or clears the signer of state-changing calls.
+    pub fn with_signer(mut self, signer: Option<Arc<dyn UserActionSigner>>) -> Client {
+        self.signer = signer;
+        self
+    }
+
+    /// Sets how state-changing calls are signed (one-shot by default).
+    pub fn with_auth_flow(mut self, flow: AuthFlow) -> Client {
+        self.flow = flow;
+        self
+    }
+
+    /// The same client with another access token.
+    pub fn with_access_token(mut self, access_token: impl Into<String>) -> Client {
+        self.http.token = Secret::new(access_token);
+        self
+    }
+
+    /// How state-changing calls are signed.
+    pub fn auth_flow(&self) -> AuthFlow {
+        self.flow
+    }
+
+    /// The signer of state-changing calls, if any.
+    pub fn signer(&self) -> Option<&Arc<dyn UserActionSigner>> {
+        self.signer.as_ref()
+    }
+
+    /// The three calls of a user action (API.md, "User action signing"): `POST
+    /// /auth/action/init` for `method`, `path` (as on the request line, query included) and the
+    /// exact `body`, `signer` signs the challenge, `POST /auth/action`. Answers the single-use
+    /// `X-User-Action` token.
+    pub fn user_action(
+        &self,
+        signer: &dyn UserActionSigner,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<String, ClientError> {
+        let payload = String::from_utf8(body.to_vec())
+            .map_err(|_| ClientError::InvalidInput("a user action's body must be UTF-8 text".into()))?;
+        let init = ActionInitRequest {
+            user_action_payload: payload,
+            user_action_http_method: method.to_ascii_uppercase(),
+            user_action_http_path: path.to_owned(),
+        };
+        let challenge: signer_common::api::auth::ChallengeAnswer =
+            self.http.post_json("/auth/action/init", &to_value(&init)?, None)?;
+        let signed = SignedChallenge {
+            challenge_identifier: challenge.challenge_identifier,
+            first_factor: signer.sign_challenge(&challenge.challenge)?,
+        };
+        let answer: UserActionAnswer = self.http.post_json("/auth/action", &to_value(&signed)?, None)?;
+        Ok(answer.user_action)
+    }
+
+    /// One state-changing call with the exact `body` bytes, signed as the client's flow says
+    /// (unsigned without a signer). Answers the status and the body, whatever the status.
+    pub(crate) fn signed_call(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        nonce: Option<&[u8]>,
+        headers: &[(&str, &str)],
+    ) -> Result<(u16, Vec<u8>), ClientError> {
+        let Some(signer) = &self.signer else {
+            return self.http.call(method, path, &[], Some(body), nonce, headers);
+        };
+        let line_path = self.http.request_path(path);
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        match self.flow {
+            AuthFlow::OneShot => {
+                let pairs = fresh_one_shot_headers(signer.as_ref(), method, &line_path, body)?.pairs();
+                all.extend(pairs.iter().map(|(name, value)| (*name, value.as_str())));
+                self.http.call(method, path, &[], Some(body), nonce, &all)
+            }
+            AuthFlow::UserAction => {
+                let token = self.user_action(signer.as_ref(), method, &line_path, body)?;
+                all.push((USER_ACTION_HEADER, &token));
+                self.http.call(method, path, &[], Some(body), nonce, &all)
+            }
+        }
+    }
+
+    /// [`Self::signed_call`] with a JSON body, serialized once, and a JSON answer.
+    pub(crate) fn signed_json<T: for<'de> serde::Deserialize<'de>>(
+        &self,
+        method: &str,
+        path: &str,
+        body: &Value,
+        nonce: Option<&[u8]>,
+    ) -> Result<T, ClientError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| ClientError::InvalidInput(format!("cannot encode the request: {e}")))?;
+        let (status, answer) = self.signed_call(method, path, &bytes, nonce, &[])?;
+        check_status(status, &answer)?;
+        parse_json(&answer)
     }
 
     /// The same client talking to another base URL.
@@ -124,7 +245,7 @@ impl Client {
         if let Some(name) = name {
             body.insert("name".into(), Value::String(name.into()));
         }
-        let wallet: Wallet = self.http.post_json("/wallets", &Value::Object(body), Some(&nonce))?;
+        let wallet: Wallet = self.signed_json("POST", "/wallets", &Value::Object(body), Some(&nonce))?;
         let request = WalletRequest { curve, name: name.map(str::to_owned), nonce };
         Ok(CreatedWallet { wallet, request })
     }
@@ -235,7 +356,7 @@ impl Client {
         };
         let bytes = serde_json::to_vec(body)
             .map_err(|e| ClientError::InvalidInput(format!("cannot encode the request: {e}")))?;
-        let (status, answer) = self.http.call("POST", &path, &[], Some(&bytes), Some(&nonce), headers)?;
+        let (status, answer) = self.signed_call("POST", &path, &bytes, Some(&nonce), headers)?;
         check_status(status, &answer)?;
         let result = parse_json(&answer)?;
         let request = SignRequest { wallet_id: wallet_id.to_owned(), kind, payload, nonce, mode };
@@ -349,6 +470,12 @@ impl Client {
             Err(ClientError::Decode("root answer is not a PEM certificate".into()))
         }
     }
+}
+
+/// A request body as JSON.
+pub(crate) fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, ClientError> {
+    serde_json::to_value(value)
+        .map_err(|e| ClientError::InvalidInput(format!("cannot encode the request: {e}")))
 }
 
 #[cfg(test)]

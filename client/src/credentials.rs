@@ -38,8 +38,7 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// The user's local credential (a key pair). Not used yet: user-action signing is a later
-/// addition; today the parent accepts the access token alone.
+/// The user's local credential (a key pair): [`crate::KeySigner::from_credentials`] loads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LocalCredential {
@@ -97,6 +96,49 @@ impl Credentials {
         let text = std::fs::read_to_string(path).map_err(read_error)?;
         Credentials::from_json(&text)
     }
+
+    /// Writes the file (mode 0600), replacing any file at `path`.
+    pub fn write_file(&self, path: impl AsRef<Path>) -> Result<(), ClientError> {
+        let json = serde_json::to_value(self)
+            .map_err(|e| ClientError::Credentials(format!("cannot encode the credentials: {e}")))?;
+        write_private_json(path.as_ref(), &json)
+    }
+
+    /// Replaces `accessToken` in the file at `path`, keeping its other fields as they are.
+    pub fn update_access_token(path: impl AsRef<Path>, token: &str) -> Result<(), ClientError> {
+        let path = path.as_ref();
+        Credentials::from_file(path)?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ClientError::Credentials(format!("cannot read {}: {e}", path.display())))?;
+        let mut json: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| ClientError::Credentials(format!("invalid credentials file: {e}")))?;
+        json["accessToken"] = serde_json::Value::String(token.to_owned());
+        write_private_json(path, &json)
+    }
+}
+
+/// Writes `json` to `path` with mode 0600: to a new file beside it, then renamed over it, so
+/// that a reader never sees half a file and the key is never readable by others.
+fn write_private_json(path: &Path, json: &serde_json::Value) -> Result<(), ClientError> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let failed =
+        |e: std::io::Error| ClientError::Credentials(format!("cannot write {}: {e}", path.display()));
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let temp = path.with_file_name(name);
+    let _ = std::fs::remove_file(&temp);
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp).map_err(failed)?;
+    let text = zeroize::Zeroizing::new(
+        serde_json::to_string_pretty(json)
+            .map_err(|e| ClientError::Credentials(format!("cannot encode the credentials: {e}")))?,
+    );
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .and_then(|()| file.sync_all())
+        .map_err(failed)?;
+    std::fs::rename(&temp, path).map_err(failed)
 }
 
 #[cfg(test)]

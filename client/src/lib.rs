@@ -15,36 +15,45 @@
 //! - [`api`]: the parent's JSON answers (untrusted claims); [`request`]: an answer bound to its
 //!   request, and its verification; [`signature`]: the receipt signature checks; [`error`]: the
 //!   errors. Modules import one way: `error` <- `api`, `session`, `signature` <- `verify` <-
-//!   `request` <- `client` (HTTP in a private `transport` module).
-//! - [`credentials`]: the `dev-credentials.json` file.
+//!   `request` <- `client` <- `auth` (HTTP in a private `transport` module); `error` <-
+//!   `credentials` <- `keys` <- `userauth` <- `client`.
+//! - [`credentials`]: the `dev-credentials.json` file; [`keys`]: its Key credential
+//!   ([`KeySigner`]); [`userauth`]: signing user actions and one-shot requests with any
+//!   [`UserActionSigner`]; [`auth`]: registration, login, credentials, registration codes.
 //! - [`cli`]: argument parsing and JSON rendering shared by the binaries.
 //! - [`load`]: the load generator behind `signer-load`.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod credentials;
 pub mod error;
+pub mod keys;
 pub mod load;
 pub mod request;
 pub mod session;
 pub mod signature;
 mod transport;
+pub mod userauth;
 pub mod verify;
 
 pub use api::{
     EnclaveAttestation, SignatureEvidence, SignatureParts, SignatureResult, Wallet, WalletList,
     attestation_mode_name, parse_attestation_mode,
 };
+pub use auth::Registered;
 pub use client::{Client, fresh_nonce};
 pub use credentials::{Credentials, LocalCredential, Secret};
 pub use error::{ClientError, SignatureError, VerifyResultError};
+pub use keys::{KeyAlgorithm, KeySigner};
 pub use request::{CreatedWallet, SignRequest, SignedResult, WalletRequest, verify_wallet_record_of};
 pub use session::{DEFAULT_SESSION_CACHE_CAPACITY, DEFAULT_SESSION_TTL, SessionCache, VerifiedSession};
 pub use signer_common::attestation::{AttestationDoc, TrustedRoot};
 pub use signer_common::protocol::{AttestationMode, Curve};
 pub use signer_common::receipt::{Receipt, ReceiptKind};
+pub use userauth::{AuthFlow, OneShotHeaders, UserActionSigner, fresh_request_id, one_shot_headers};
 pub use verify::{
     ImagePolicy, ResultExpectations, VerifiedResult, WalletKey, check_receipt_expectations,
     verify_receipt_bytes, verify_receipt_signature, verify_session_result, verify_signing_result,

@@ -1,6 +1,6 @@
 //! The load generator behind `signer-load`: N threads, each with its own blocking HTTP agent,
 //! send `POST /wallets/{id}/signatures` (kind `Hash`, random 32-byte hashes, attested in fresh
-//! or session mode) until a bounded number of requests is done or a deadline passes. By default
+//! or session mode, signed by the client's signer in its [`AuthFlow`]) until a bounded number of requests is done or a deadline passes. By default
 //! results are not verified: the tool measures the service. With a [`VerifyConfig`] every
 //! answer is verified as a careful client would (one [`SessionCache`] shared by the threads),
 //! and the figures are those such a client sees.
@@ -16,6 +16,7 @@ use signer_common::protocol::{AttestationMode, Curve};
 use crate::api::attestation_mode_name;
 use crate::client::Client;
 use crate::session::SessionCache;
+use crate::userauth::AuthFlow;
 use crate::verify::{ImagePolicy, WalletKey};
 use signer_common::attestation::TrustedRoot;
 
@@ -86,6 +87,8 @@ pub struct LoadReport {
     pub wallet_id: String,
     /// How each signature was asked to be attested.
     pub attestation: AttestationMode,
+    /// How each request carried the user's signature (`None`: unsigned, bearer token only).
+    pub auth: Option<AuthFlow>,
     /// Whether every answer was verified.
     pub verified: bool,
     /// The first error seen, if any.
@@ -94,7 +97,8 @@ pub struct LoadReport {
 
 impl LoadReport {
     /// `{ requests, errors, seconds, throughput, p50Ms, p90Ms, p99Ms, maxMs, concurrency, curve,
-    /// walletId, attestation, verified, firstError }` (`attestation`: `fresh` or `session`).
+    /// walletId, attestation, auth, verified, firstError }` (`attestation`: `fresh` or `session`;
+    /// `auth`: `one-shot`, `user-action` or `none`).
     pub fn to_json(&self) -> Value {
         json!({
             "requests": self.requests,
@@ -109,15 +113,21 @@ impl LoadReport {
             "curve": self.curve.as_str(),
             "walletId": self.wallet_id,
             "attestation": attestation_mode_name(self.attestation),
+            "auth": self.auth_name(),
             "verified": self.verified,
             "firstError": self.first_error,
         })
     }
 
+    /// `one-shot`, `user-action` or `none`.
+    pub fn auth_name(&self) -> &'static str {
+        self.auth.map_or("none", AuthFlow::as_str)
+    }
+
     /// A few lines for people.
     pub fn to_text(&self) -> String {
         let mut text = format!(
-            "{} requests ({} errors) in {:.2} s with {} threads on a {} wallet, {} attestation{}\n\
+            "{} requests ({} errors) in {:.2} s with {} threads on a {} wallet, {} attestation, {} auth{}\n\
              throughput {:.1} req/s\n\
              latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}\n",
             self.requests,
@@ -126,6 +136,7 @@ impl LoadReport {
             self.concurrency,
             self.curve.as_str(),
             attestation_mode_name(self.attestation),
+            self.auth_name(),
             if self.verified { ", every answer verified" } else { "" },
             self.throughput,
             self.p50_ms,
@@ -291,6 +302,7 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
         curve: config.curve,
         wallet_id: config.wallet_id.clone(),
         attestation: config.attestation,
+        auth: config.client.signer().map(|_| config.client.auth_flow()),
         verified: config.verify.is_some(),
         first_error,
     })
@@ -389,5 +401,6 @@ mod tests {
         assert_eq!(json["curve"], "secp256k1");
         assert_eq!(json["errors"], 6);
         assert_eq!(json["attestation"], "session");
+        assert_eq!(json["auth"], "none");
     }
 }

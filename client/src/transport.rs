@@ -101,19 +101,31 @@ impl Http {
             None => None,
         };
         let auth = format!("Bearer {}", self.token.expose());
-        let mut response = if method == "POST" {
-            let request = self.agent.post(&url).header("Content-Type", "application/json");
-            self.with_headers(request, &auth, nonce_hex.as_deref(), headers).send(body.unwrap_or_default())?
-        } else {
-            self.with_headers(self.agent.get(&url), &auth, nonce_hex.as_deref(), headers).call()?
+        let mut response = match method {
+            "POST" | "PUT" => {
+                let request = if method == "POST" { self.agent.post(&url) } else { self.agent.put(&url) };
+                let request = request.header("Content-Type", "application/json");
+                self.with_headers(request, &auth, nonce_hex.as_deref(), headers)
+                    .send(body.unwrap_or_default())?
+            }
+            "GET" => self.with_headers(self.agent.get(&url), &auth, nonce_hex.as_deref(), headers).call()?,
+            _ => return Err(ClientError::InvalidInput(format!("unsupported method {method}"))),
         };
         let status = response.status().as_u16();
         let body = response.body_mut().with_config().limit(MAX_RESPONSE_LEN).read_to_vec()?;
         Ok((status, body))
     }
 
-    /// The headers of every call: the access token, JSON, the application and the nonce when
-    /// there is one, then the call's own.
+    /// The path of `path` on the HTTP request line: the base URL's own path (if any) first.
+    /// This is the path a signed request names.
+    pub(crate) fn request_path(&self, path: &str) -> String {
+        let rest = self.base_url.split_once("://").map_or(self.base_url.as_str(), |(_, rest)| rest);
+        let prefix = rest.find('/').map_or("", |i| &rest[i..]);
+        format!("{prefix}{path}")
+    }
+
+    /// The headers of every call: the access token (unless there is none), JSON, the
+    /// application and the nonce when there is one, then the call's own.
     fn with_headers<B>(
         &self,
         mut request: ureq::RequestBuilder<B>,
@@ -121,7 +133,10 @@ impl Http {
         nonce_hex: Option<&str>,
         headers: &[(&str, &str)],
     ) -> ureq::RequestBuilder<B> {
-        request = request.header("Authorization", auth).header("Accept", "application/json");
+        if !self.token.is_empty() {
+            request = request.header("Authorization", auth);
+        }
+        request = request.header("Accept", "application/json");
         if let Some(app) = &self.app_id {
             request = request.header("X-App-Id", app);
         }

@@ -1,6 +1,7 @@
 //! `signer-load`: an end-to-end load tool. Creates one wallet (or uses `--wallet`), then N
-//! threads sign random 32-byte hashes (attested as `--attestation` asks) until M requests are
-//! done or the duration passes, and prints throughput and latency percentiles.
+//! threads sign random 32-byte hashes (attested as `--attestation` asks, each request signed by
+//! the credentials file's key as `--auth` says) until M requests are done or the duration
+//! passes, and prints throughput and latency percentiles.
 //!
 //! Bounded: at most 1,000,000 requests, 256 threads and one hour; it talks only to the given
 //! URL, and only to a loopback one unless `--allow-remote` is given.
@@ -13,7 +14,9 @@ use std::time::Duration;
 use clap::Parser;
 use signer_client::cli::{ImageArgs, now_unix_seconds, parse_attestation_arg, parse_root};
 use signer_client::load::{self, LoadConfig, MAX_CONCURRENCY, MAX_REQUESTS};
-use signer_client::{AttestationMode, Client, Credentials, Curve, TrustedRoot, verify_wallet_record_of};
+use signer_client::{
+    AttestationMode, AuthFlow, Client, Credentials, Curve, TrustedRoot, verify_wallet_record_of,
+};
 
 /// Load generator for the signer's `POST /wallets/{id}/signatures`.
 #[derive(Parser)]
@@ -50,6 +53,11 @@ struct Args {
     /// (a receipt-key signature; the key is attested once).
     #[arg(long, value_name = "MODE", default_value = "fresh", value_parser = parse_attestation_arg)]
     attestation: AttestationMode,
+    /// How each request carries the user's signature: one-shot (`X-Request-Signature`, one
+    /// round trip) or user-action (`/auth/action/init`, `/auth/action`, then the call with
+    /// `X-User-Action`: three round trips).
+    #[arg(long, value_name = "FORM", default_value = "one-shot")]
+    auth: AuthFlow,
     /// Verify every answer as a careful client would, against this root (aws, pem:FILE or
     /// der:FILE): attestation chain and binding (fresh) or the session document, once, and the
     /// receipt-key signature (session), the wallet signature, wallet, payload and a per-request
@@ -102,7 +110,8 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<load::LoadReport, String> {
     let credentials = Credentials::from_file(&args.credentials).map_err(|e| e.to_string())?;
-    let mut client = Client::from_credentials(&credentials);
+    let mut client =
+        Client::from_credentials(&credentials).map_err(|e| e.to_string())?.with_auth_flow(args.auth);
     if let Some(url) = &args.url {
         client = client.with_url(url.clone());
     }

@@ -19,6 +19,10 @@ pub(crate) struct Cli {
     /// Print one JSON object on stdout.
     #[arg(long, global = true)]
     pub(crate) json: bool,
+    /// Sign state-changing calls with the three-call user action (`/auth/action/init`,
+    /// `/auth/action`, `X-User-Action`) instead of one-shot request signatures.
+    #[arg(long, global = true)]
+    pub(crate) user_action_flow: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -37,6 +41,87 @@ pub(crate) enum Command {
     /// Facts about the enclave as the parent reports them.
     #[command(subcommand)]
     Enclave(EnclaveCommand),
+    /// Register a user with a registration code, or log in again.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// The signed-in user's credentials: add, list, activate, deactivate.
+    #[command(subcommand)]
+    Credential(CredentialCommand),
+    /// One-time registration codes (admins).
+    #[command(subcommand)]
+    RegistrationCode(RegistrationCodeCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AuthCommand {
+    /// Register a new user with a one-time code and a new Key credential, log in, and write a
+    /// credentials file (mode 0600) for it. Needs --url.
+    Register {
+        /// The organisation.
+        #[arg(long, value_name = "ORG")]
+        org_id: String,
+        /// The new user's login name.
+        #[arg(long, value_name = "NAME")]
+        username: String,
+        /// The one-time registration code from an admin.
+        #[arg(long, value_name = "CODE")]
+        code: String,
+        /// The new key's algorithm: ES256, ES256K or EdDSA.
+        #[arg(long, value_name = "ALG", default_value = "ES256")]
+        algorithm: String,
+        /// The application (X-App-Id); the org's default when absent.
+        #[arg(long, value_name = "ID")]
+        app_id: Option<String>,
+        /// The credentials file to write (must not exist).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Log in again with the credentials file's key and replace its accessToken.
+    Login,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum CredentialCommand {
+    /// Add a new Key credential, signed by the current one, and write a credentials file (mode
+    /// 0600) for the new one.
+    Add {
+        /// The new key's algorithm: ES256, ES256K or EdDSA.
+        #[arg(long, value_name = "ALG", default_value = "ES256")]
+        algorithm: String,
+        /// A display name for it.
+        #[arg(long, value_name = "NAME", default_value = "signer-cli key")]
+        name: String,
+        /// The credentials file to write for the new credential (must not exist).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// List the signed-in user's credentials.
+    List,
+    /// Deactivate a credential (it signs nothing more until activated).
+    Deactivate {
+        /// The credential id.
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+        cred_id: String,
+    },
+    /// Activate a credential again.
+    Activate {
+        /// The credential id.
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+        cred_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum RegistrationCodeCommand {
+    /// Create a one-time registration code (admins only).
+    Create {
+        /// The login name the code is for; any name when absent.
+        #[arg(long, value_name = "NAME")]
+        username: Option<String>,
+        /// Admin or Member (the parent's default, Member, when absent).
+        #[arg(long, value_name = "ROLE", value_parser = ["Admin", "Member"])]
+        role: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -14,13 +14,14 @@ use signer_client::cli::{
     parse_hex, parse_nonce, parse_root, parse_session_id_arg, pcrs_json, verified_result_json, with_field,
 };
 use signer_client::{
-    Client, Credentials, Curve, ImagePolicy, ResultExpectations, SessionCache, TrustedRoot, VerifiedResult,
-    Wallet, WalletKey, attestation_mode_name, verify_session_result, verify_signing_result,
+    AuthFlow, Client, Credentials, Curve, ImagePolicy, ResultExpectations, SessionCache, TrustedRoot,
+    VerifiedResult, Wallet, WalletKey, attestation_mode_name, verify_session_result, verify_signing_result,
 };
 use signer_common::attestation::{self, Expectations};
 use signer_common::encoding::{to_b64url, to_hex0x};
 
 mod args;
+mod auth;
 
 use args::{
     AttestationCommand, Cli, Command, CreateArgs, EnclaveCommand, ReceiptCommand, ResultCheck, SignArgs,
@@ -28,9 +29,9 @@ use args::{
 };
 
 /// What a command prints: the JSON object, and its text form.
-struct Output {
-    json: Value,
-    text: String,
+pub(crate) struct Output {
+    pub(crate) json: Value,
+    pub(crate) text: String,
 }
 
 fn main() -> ExitCode {
@@ -210,6 +211,9 @@ fn run(cli: &Cli) -> Result<Output, CliError> {
             );
             Ok(Output { json: verified_result_json(&verified), text })
         }
+        Command::Auth(command) => auth::auth(cli, command),
+        Command::Credential(command) => auth::credential(cli, command),
+        Command::RegistrationCode(command) => auth::registration_code(cli, command),
         Command::Enclave(EnclaveCommand::Root) => {
             let client = client(cli)?;
             let pem = client.root_pem()?;
@@ -223,11 +227,13 @@ fn run(cli: &Cli) -> Result<Output, CliError> {
     }
 }
 
-/// The client from `--credentials` (required) and `--url` (overrides the file's url).
-fn client(cli: &Cli) -> Result<Client, CliError> {
+/// The client from `--credentials` (required; its key signs state-changing calls),
+/// `--url` (overrides the file's url) and `--user-action-flow`.
+pub(crate) fn client(cli: &Cli) -> Result<Client, CliError> {
     let path = cli.credentials.as_ref().ok_or("--credentials FILE is required for this command")?;
     let credentials = Credentials::from_file(path)?;
-    let client = Client::from_credentials(&credentials);
+    let flow = if cli.user_action_flow { AuthFlow::UserAction } else { AuthFlow::OneShot };
+    let client = Client::from_credentials(&credentials)?.with_auth_flow(flow);
     Ok(match &cli.url {
         Some(url) => client.with_url(url.clone()),
         None => client,
@@ -239,7 +245,7 @@ fn session_suffix(verified: &VerifiedResult) -> String {
     verified.session_id.map(|id| format!(" (session document {})", hex::encode(id))).unwrap_or_default()
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, CliError> {
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, CliError> {
     serde_json::to_value(value)
         .map_err(|e| CliError::new("io_error", format!("cannot render the result: {e}")))
 }
