@@ -263,3 +263,210 @@ pub fn client_data(kind: &str, challenge: &str, origin: &str) -> Result<Vec<u8>,
     serde_json::to_vec(&ClientData { kind, challenge, origin })
         .map_err(|e| ClientError::InvalidInput(format!("cannot encode the client data: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [KeyAlgorithm; 3] = [KeyAlgorithm::Es256, KeyAlgorithm::Es256k, KeyAlgorithm::EdDsa];
+
+    fn spki_der(signer: &KeySigner) -> Vec<u8> {
+        let text = signer.public_key_pem().unwrap();
+        let (label, der) = pem::decode_vec(text.as_bytes()).unwrap();
+        assert_eq!(label, PUBLIC_KEY_LABEL);
+        der
+    }
+
+    /// Runs `program args` (FILE replaced by a file holding `text`); `None`, with a notice, when
+    /// the program is not installed.
+    fn run_on_file(program: &str, args: &[&str], files: &[(&str, &[u8])]) -> Option<std::process::Output> {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in files {
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+        }
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| match files.iter().find(|(name, _)| name == a) {
+                Some((name, _)) => dir.path().join(name).display().to_string(),
+                None => (*a).to_owned(),
+            })
+            .collect();
+        match std::process::Command::new(program).args(&args).output() {
+            Ok(out) => Some(out),
+            Err(_) => {
+                println!("NOTICE: {program} not available; skipping that check");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn ed25519_signatures_verify_with_ed25519_dalek() {
+        use ed25519_dalek::pkcs8::DecodePublicKey as _;
+        let signer = KeySigner::generate(KeyAlgorithm::EdDsa, "http://localhost").unwrap();
+        let message = br#"{"type":"key.get","challenge":"abc","origin":"http://localhost"}"#;
+        let signature = signer.sign(message).unwrap();
+        let key = ed25519_dalek::VerifyingKey::from_public_key_der(&spki_der(&signer)).unwrap();
+        let signature = ed25519_dalek::Signature::from_slice(&signature).unwrap();
+        key.verify_strict(message, &signature).unwrap();
+        assert!(key.verify_strict(b"another message", &signature).is_err());
+    }
+
+    #[test]
+    fn secp256k1_signatures_are_der_low_s_and_verify_with_k256() {
+        use k256::ecdsa::signature::Verifier as _;
+        use k256::pkcs8::DecodePublicKey as _;
+        let signer = KeySigner::generate(KeyAlgorithm::Es256k, "http://localhost").unwrap();
+        let key = k256::ecdsa::VerifyingKey::from_public_key_der(&spki_der(&signer)).unwrap();
+        // AWS-LC draws s at random: half its raw signatures are high-S, so 32 low-S ones in a
+        // row show the normalisation (a miss would show with probability 1 - 2^-32).
+        for i in 0u8..32 {
+            let message = [i; 40];
+            let der = signer.sign(&message).unwrap();
+            let signature = k256::ecdsa::Signature::from_der(&der).unwrap();
+            assert_eq!(signature.normalize_s(), signature, "high-S signature {i}");
+            // `Verifier` hashes with SHA-256, as ES256K does.
+            key.verify(&message, &signature).unwrap();
+            assert!(key.verify(&[i ^ 1; 40], &signature).is_err());
+        }
+    }
+
+    #[test]
+    fn p256_signatures_are_der_and_verify_with_openssl() {
+        let signer = KeySigner::generate(KeyAlgorithm::Es256, "http://localhost").unwrap();
+        let message = b"client data bytes";
+        let der = signer.sign(message).unwrap();
+        assert_eq!(der[0], 0x30, "a DER SEQUENCE");
+        // aws-lc-rs's own verifier, with the SPKI as published.
+        let key = aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
+            spki_der(&signer),
+        );
+        key.verify(message, &der).unwrap();
+        assert!(key.verify(b"other", &der).is_err());
+        // An independent implementation: OpenSSL.
+        let public = signer.public_key_pem().unwrap();
+        let verify = ["dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig.der", "msg"];
+        let files: [(&str, &[u8]); 3] = [("pub.pem", public.as_bytes()), ("sig.der", &der), ("msg", message)];
+        if let Some(out) = run_on_file("openssl", &verify, &files) {
+            assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
+            let files: [(&str, &[u8]); 3] =
+                [("pub.pem", public.as_bytes()), ("sig.der", &der), ("msg", b"other")];
+            let out = run_on_file("openssl", &verify, &files).unwrap();
+            assert!(!out.status.success(), "openssl accepted a signature over another message");
+        }
+    }
+
+    /// The DER of a PKCS#8 v1 document: SEQUENCE { INTEGER 0, ... } (v2 has version 1).
+    fn pkcs8_version(der: &[u8]) -> u8 {
+        assert_eq!(der[0], 0x30);
+        let header = if der[1] & 0x80 == 0 { 2 } else { 2 + usize::from(der[1] & 0x7f) };
+        assert_eq!(&der[header..header + 2], &[0x02, 0x01]);
+        der[header + 2]
+    }
+
+    #[test]
+    fn private_keys_are_pkcs8_v1_pem_that_round_trips_and_openssl_and_python_load() {
+        let python = "import sys\ntry:\n from cryptography.hazmat.primitives.serialization import load_pem_private_key\nexcept ImportError:\n print('NOTICE: python cryptography not importable; skipping that check'); sys.exit(0)\nk = load_pem_private_key(open(sys.argv[1], 'rb').read(), None)\nprint(type(k).__name__)\n";
+        for algorithm in ALL {
+            let signer = KeySigner::generate(algorithm, "http://localhost").unwrap();
+            let pem_text = signer.private_key_pem().unwrap();
+            assert!(pem_text.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{algorithm}");
+            let (_, der) = pem::decode_vec(pem_text.as_bytes()).unwrap();
+            assert_eq!(pkcs8_version(&der), 0, "{algorithm}: PKCS#8 v1");
+            let again = KeySigner::from_pem("id", algorithm, "o", &pem_text).unwrap();
+            assert_eq!(again.public_key_pem().unwrap(), signer.public_key_pem().unwrap(), "{algorithm}");
+            let files: [(&str, &[u8]); 1] = [("key.pem", pem_text.as_bytes())];
+            if let Some(out) = run_on_file("openssl", &["pkey", "-in", "key.pem", "-noout"], &files) {
+                assert!(
+                    out.status.success(),
+                    "{algorithm}: openssl: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            if let Some(out) = run_on_file("python3", &["-c", python, "key.pem"], &files) {
+                assert!(
+                    out.status.success(),
+                    "{algorithm}: python: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let said = String::from_utf8_lossy(&out.stdout);
+                assert!(said.contains("PrivateKey") || said.contains("NOTICE"), "{algorithm}: {said}");
+            }
+        }
+    }
+
+    #[test]
+    fn keys_made_by_openssl_load_and_sign() {
+        let cases: [(KeyAlgorithm, &[&str]); 3] = [
+            (KeyAlgorithm::Es256, &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]),
+            (
+                KeyAlgorithm::Es256k,
+                &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:secp256k1"],
+            ),
+            (KeyAlgorithm::EdDsa, &["genpkey", "-algorithm", "ED25519"]),
+        ];
+        for (algorithm, args) in cases {
+            let Some(out) = run_on_file("openssl", args, &[]) else { return };
+            assert!(out.status.success(), "{algorithm}: {}", String::from_utf8_lossy(&out.stderr));
+            let pem_text = String::from_utf8(out.stdout).unwrap();
+            let signer = KeySigner::from_pem("id", algorithm, "o", &pem_text).unwrap();
+            assert!(!signer.sign(b"x").unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn bad_keys_are_refused_without_echoing_them() {
+        let signer = KeySigner::generate(KeyAlgorithm::Es256, "o").unwrap();
+        let pem_text = signer.private_key_pem().unwrap();
+        // The right PEM under the wrong algorithm.
+        for algorithm in [KeyAlgorithm::Es256k, KeyAlgorithm::EdDsa] {
+            let err = KeySigner::from_pem("id", algorithm, "o", &pem_text).unwrap_err();
+            assert!(matches!(err, ClientError::Credentials(_)), "{err}");
+        }
+        let body: String = pem_text.lines().filter(|l| !l.starts_with("-----")).collect();
+        for bad in ["not a key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"] {
+            let err = KeySigner::from_pem("id", KeyAlgorithm::Es256, "o", bad).unwrap_err();
+            assert!(!err.to_string().contains(&body[..20]));
+        }
+        let public = signer.public_key_pem().unwrap();
+        assert!(KeySigner::from_pem("id", KeyAlgorithm::Es256, "o", &public).is_err());
+        assert!("RS256".parse::<KeyAlgorithm>().is_err());
+        assert_eq!("ES256K".parse::<KeyAlgorithm>().unwrap(), KeyAlgorithm::Es256k);
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        for algorithm in ALL {
+            let signer = KeySigner::generate(algorithm, "http://localhost").unwrap();
+            let pem_text = signer.private_key_pem().unwrap();
+            let body: String = pem_text.lines().filter(|l| !l.starts_with("-----")).collect();
+            let debug = format!("{signer:?}");
+            assert!(debug.contains("redacted"), "{debug}");
+            assert!(!debug.contains(&body[..16]), "{debug}");
+            let credential = signer.local_credential().unwrap();
+            assert!(!format!("{credential:?}").contains(&body[..16]));
+        }
+    }
+
+    #[test]
+    fn key_create_signs_its_exact_client_data() {
+        let signer = KeySigner::generate(KeyAlgorithm::EdDsa, "http://localhost:8080").unwrap();
+        let info = signer.key_create("Y2hhbGxlbmdl").unwrap();
+        assert_eq!(info.cred_id, signer.cred_id());
+        let data = signer_common::encoding::from_b64(&info.client_data).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&data).unwrap();
+        assert_eq!(json["type"], "key.create");
+        assert_eq!(json["challenge"], "Y2hhbGxlbmdl");
+        assert_eq!(json["origin"], "http://localhost:8080");
+        let attestation: KeyAttestation =
+            serde_json::from_slice(&signer_common::encoding::from_b64(&info.attestation_data).unwrap())
+                .unwrap();
+        assert_eq!(attestation.public_key, signer.public_key_pem().unwrap());
+        let signature = signer_common::encoding::from_b64(&attestation.signature).unwrap();
+        let key =
+            aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ED25519, spki_der(&signer));
+        key.verify(&data, &signature).unwrap();
+        assert_eq!(signer.cred_id().len(), 22);
+    }
+}

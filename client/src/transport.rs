@@ -285,6 +285,14 @@ mod tests {
     }
 
     #[test]
+    fn signed_paths_include_the_base_urls_path() {
+        let path = |base: &str| Http::new(base.into(), Secret::new("t")).request_path("/wallets");
+        assert_eq!(path("http://127.0.0.1:8080"), "/wallets");
+        assert_eq!(path("http://127.0.0.1:8080/"), "/wallets");
+        assert_eq!(path("http://proxy.local/signer/"), "/signer/wallets");
+    }
+
+    #[test]
     fn percent_encodes_ids() {
         assert_eq!(path_segment("wa-1_x.y~").unwrap(), "wa-1_x.y~");
         assert_eq!(path_segment("a/b?c").unwrap(), "a%2Fb%3Fc");

@@ -141,3 +141,77 @@ pub fn fresh_one_shot_headers(
 ) -> Result<OneShotHeaders, ClientError> {
     one_shot_headers(signer, method, path, body, now_ms(), &fresh_request_id()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeyAlgorithm;
+    use signer_common::encoding::from_b64;
+
+    fn decode(headers: &OneShotHeaders) -> (RequestSignature, serde_json::Value, Vec<u8>) {
+        let signature: RequestSignature =
+            serde_json::from_slice(&from_b64(&headers.signature).unwrap()).unwrap();
+        let data = from_b64(&signature.credential_assertion.client_data).unwrap();
+        let json = serde_json::from_slice(&data).unwrap();
+        (signature, json, data)
+    }
+
+    #[test]
+    fn one_shot_headers_sign_the_request_challenge_of_the_exact_bytes() {
+        let signer = KeySigner::generate(KeyAlgorithm::EdDsa, "http://localhost:8080").unwrap();
+        let body = br#"{"curve":"ed25519"}"#;
+        let id = "abcdefghijklmnopqrstuv";
+        let headers = one_shot_headers(&signer, "post", "/wallets", body, 1_700_000_000_123, id).unwrap();
+        assert_eq!((headers.time_ms, headers.request_id.as_str()), (1_700_000_000_123, id));
+        let (signature, json, data) = decode(&headers);
+        assert_eq!(signature.kind, "Key");
+        assert_eq!(signature.credential_assertion.cred_id, signer.cred_id());
+        assert_eq!(json["type"], "key.get");
+        assert_eq!(json["origin"], "http://localhost:8080");
+        let expected = request_challenge("POST", "/wallets", body, 1_700_000_000_123, id);
+        assert_eq!(json["challenge"], expected.as_str());
+        // Another body, path, time or id is another challenge.
+        for other in [
+            request_challenge("POST", "/wallets", br#"{"curve":"secp256k1"}"#, 1_700_000_000_123, id),
+            request_challenge("POST", "/wallets?x", body, 1_700_000_000_123, id),
+            request_challenge("POST", "/wallets", body, 1_700_000_000_124, id),
+            request_challenge("POST", "/wallets", body, 1_700_000_000_123, "abcdefghijklmnopqrstuw"),
+        ] {
+            assert_ne!(json["challenge"], other.as_str());
+        }
+        // The signature is over the exact client data bytes sent, under the credential's key.
+        use ed25519_dalek::pkcs8::DecodePublicKey as _;
+        let key =
+            ed25519_dalek::VerifyingKey::from_public_key_pem(&signer.public_key_pem().unwrap()).unwrap();
+        let sig = from_b64(&signature.credential_assertion.signature).unwrap();
+        key.verify_strict(&data, &ed25519_dalek::Signature::from_slice(&sig).unwrap()).unwrap();
+        let pairs = headers.pairs();
+        assert_eq!(pairs[0], (REQUEST_TIME_HEADER, "1700000000123".to_owned()));
+        assert_eq!(pairs[1].0, REQUEST_ID_HEADER);
+        assert_eq!(pairs[2].0, REQUEST_SIGNATURE_HEADER);
+    }
+
+    #[test]
+    fn request_ids_are_fresh_and_valid_and_bad_ones_are_refused() {
+        let a = fresh_request_id().unwrap();
+        let b = fresh_request_id().unwrap();
+        assert_eq!(a.len(), 22);
+        assert!(is_valid_request_id(&a));
+        assert_ne!(a, b);
+        let signer = KeySigner::generate(KeyAlgorithm::EdDsa, "o").unwrap();
+        for bad in ["short", "abcdefghijklmnop!", &"a".repeat(65)] {
+            assert!(one_shot_headers(&signer, "POST", "/wallets", b"", 1, bad).is_err(), "{bad}");
+        }
+        let fresh = fresh_one_shot_headers(&signer, "POST", "/wallets", b"").unwrap();
+        assert!(fresh.time_ms.abs_diff(now_ms()) < 60_000);
+    }
+
+    #[test]
+    fn auth_flows_parse() {
+        assert_eq!("one-shot".parse::<AuthFlow>().unwrap(), AuthFlow::OneShot);
+        assert_eq!("user-action".parse::<AuthFlow>().unwrap(), AuthFlow::UserAction);
+        assert!("bearer".parse::<AuthFlow>().is_err());
+        assert_eq!(AuthFlow::default(), AuthFlow::OneShot);
+        assert_eq!(AuthFlow::UserAction.as_str(), "user-action");
+    }
+}
