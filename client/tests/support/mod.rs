@@ -4,6 +4,8 @@
 //! HTTP stub of the parent on loopback.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod auth;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -238,6 +240,8 @@ fn creation_receipt(tamper: Tamper, key: &WalletKey, id: &str) -> Receipt {
 pub struct StubParent {
     pub url: String,
     pub nsm: Arc<MockNsm>,
+    /// Users, credentials and the user signatures of the calls.
+    pub auth: Arc<auth::AuthState>,
     pub requests: Arc<Mutex<Vec<StubRequest>>>,
     stop: Arc<AtomicBool>,
     port: u16,
@@ -246,6 +250,7 @@ pub struct StubParent {
 
 struct State {
     nsm: Arc<MockNsm>,
+    auth: Arc<auth::AuthState>,
     wallets: Mutex<BTreeMap<String, WalletKey>>,
     counter: AtomicU64,
     tamper: Tamper,
@@ -264,7 +269,9 @@ impl StubParent {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let receipt_key = receipt_key(0x5e);
+        let auth = Arc::new(auth::AuthState::new());
         let state = Arc::new(State {
+            auth: auth.clone(),
             session_document: nsm.session_document(&receipt_key),
             old_session_document: nsm.session_document(&self::receipt_key(0x5f)),
             receipt_key,
@@ -287,6 +294,7 @@ impl StubParent {
         StubParent {
             url: format!("http://127.0.0.1:{port}"),
             nsm,
+            auth,
             requests,
             stop,
             port,
@@ -298,14 +306,20 @@ impl StubParent {
         self.requests.lock().unwrap().clone()
     }
 
-    /// A credentials file pointing at this stub.
+    /// The form of user signature each state-changing call that passed carried: (path,
+    /// `one-shot` | `user-action` | `none`).
+    pub fn signed_forms(&self) -> Vec<(String, &'static str)> {
+        self.auth.forms.lock().unwrap().clone()
+    }
+
+    /// A credentials file pointing at this stub: the admin with an Ed25519 Key credential.
     pub fn credentials_file(&self, dir: &std::path::Path) -> std::path::PathBuf {
         let path = dir.join("dev-credentials.json");
         let json = serde_json::json!({
-            "url": self.url, "orgId": "or-1", "userId": "us-1", "username": "admin",
-            "accessToken": "test-token", "appId": "ap-1", "origin": "http://localhost",
-            "credential": { "kind": "Key", "credId": "Y3JlZA", "algorithm": "ES256",
-                            "privateKeyPem": "-----BEGIN PRIVATE KEY-----\nX\n-----END PRIVATE KEY-----\n" }
+            "url": self.url, "orgId": auth::ORG_ID, "userId": "us-1", "username": "admin",
+            "accessToken": "test-token", "appId": "ap-1", "origin": auth::ORIGIN,
+            "credential": { "kind": "Key", "credId": auth::ADMIN_CRED_ID, "algorithm": "EdDSA",
+                            "privateKeyPem": auth::admin_pem() }
         });
         std::fs::write(&path, json.to_string()).unwrap();
         path
@@ -388,8 +402,19 @@ fn wallet_json(id: &str, key: &WalletKey, receipt: &[u8], doc: &[u8]) -> serde_j
 }
 
 fn handle(request: &StubRequest, state: &State) -> (u16, &'static str, Vec<u8>) {
-    if request.header("authorization") != Some("Bearer test-token") {
+    if let Some(answer) = state.auth.unauthenticated(request) {
+        return answer;
+    }
+    let Some(user) = state.auth.user_of(request.header("authorization")) else {
         return error(401, "unauthorized", "no or bad token");
+    };
+    if auth::AuthState::is_state_changing(request)
+        && let Err(answer) = state.auth.check_signed(request, &user)
+    {
+        return answer;
+    }
+    if let Some(answer) = state.auth.authenticated(request, &user) {
+        return answer;
     }
     let nonce = request
         .header("x-request-nonce")
