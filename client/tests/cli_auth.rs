@@ -264,3 +264,38 @@ fn load_tool_signs_in_either_form() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+/// Whether `program` runs here; prints a notice when it does not.
+fn have(program: &str) -> bool {
+    let ok = Command::new(program).arg("--version").output().is_ok();
+    if !ok {
+        println!("NOTICE: {program} not available; skipping the README curl recipe check");
+    }
+    ok
+}
+
+#[test]
+fn the_readme_curl_signing_recipe_is_accepted() {
+    if !["bash", "openssl", "jq", "curl"].into_iter().all(have) {
+        return;
+    }
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    // The README's b64u and sig_post, as written, pointed at the stub and its files.
+    let start = readme.find("b64u() {").unwrap();
+    let end = start + readme[start..].find("\n}\n").unwrap() + 3;
+    let stub = StubParent::start(Tamper::None);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = stub.credentials_file(dir.path());
+    let key = dir.path().join("key.pem");
+    std::fs::write(&key, read_json(&creds)["credential"]["privateKeyPem"].as_str().unwrap()).unwrap();
+    let functions = readme[start..end]
+        .replace(".dev/dev-credentials.json", path(&creds))
+        .replace(".dev/key.pem", path(&key))
+        .replace("localhost:8080", stub.url.trim_start_matches("http://"));
+    let script =
+        format!("set -e\nTOKEN=test-token\n{functions}\nsig_post /wallets '{{\"curve\":\"ed25519\"}}'\n");
+    let out = Command::new("bash").arg("-c").arg(&script).output().unwrap();
+    let answer = ok_json(&out);
+    assert!(answer["id"].as_str().is_some_and(|id| id.starts_with("wa-")), "{answer}");
+    assert_eq!(stub.signed_forms(), [("/wallets".to_owned(), "one-shot")]);
+}
