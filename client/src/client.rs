@@ -496,4 +496,15 @@ mod tests {
         ));
         assert!(!format!("{client:?}").contains("\"t\""));
     }
+
+    #[test]
+    fn a_signing_client_shows_no_key_or_token_in_debug() {
+        let signer = KeySigner::generate(crate::keys::KeyAlgorithm::Es256, "http://localhost").unwrap();
+        let pem = signer.private_key_pem().unwrap();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let client = Client::new("http://127.0.0.1:9", "secret-token").with_signer(Some(Arc::new(signer)));
+        let debug = format!("{client:?}");
+        assert!(debug.contains("KeySigner"), "{debug}");
+        assert!(!debug.contains(&body[..16]) && !debug.contains("secret-token"), "{debug}");
+    }
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::error::ClientError;
 
@@ -29,6 +30,12 @@ impl Secret {
     /// True when the secret is the empty string.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 
@@ -93,33 +100,49 @@ impl Credentials {
                 path.display()
             )));
         }
-        let text = std::fs::read_to_string(path).map_err(read_error)?;
+        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(read_error)?);
         Credentials::from_json(&text)
     }
 
     /// Writes the file (mode 0600), replacing any file at `path`.
     pub fn write_file(&self, path: impl AsRef<Path>) -> Result<(), ClientError> {
-        let json = serde_json::to_value(self)
+        let text = serde_json::to_string_pretty(self)
             .map_err(|e| ClientError::Credentials(format!("cannot encode the credentials: {e}")))?;
-        write_private_json(path.as_ref(), &json)
+        write_private(path.as_ref(), &Zeroizing::new(text))
     }
 
     /// Replaces `accessToken` in the file at `path`, keeping its other fields as they are.
     pub fn update_access_token(path: impl AsRef<Path>, token: &str) -> Result<(), ClientError> {
         let path = path.as_ref();
         Credentials::from_file(path)?;
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ClientError::Credentials(format!("cannot read {}: {e}", path.display())))?;
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| ClientError::Credentials(format!("cannot read {}: {e}", path.display())))?,
+        );
         let mut json: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| ClientError::Credentials(format!("invalid credentials file: {e}")))?;
         json["accessToken"] = serde_json::Value::String(token.to_owned());
-        write_private_json(path, &json)
+        let written = serde_json::to_string_pretty(&json)
+            .map_err(|e| ClientError::Credentials(format!("cannot encode the credentials: {e}")));
+        zeroize_strings(&mut json);
+        write_private(path, &Zeroizing::new(written?))
     }
 }
 
-/// Writes `json` to `path` with mode 0600: to a new file beside it, then renamed over it, so
-/// that a reader never sees half a file and the key is never readable by others.
-fn write_private_json(path: &Path, json: &serde_json::Value) -> Result<(), ClientError> {
+/// Zeroizes every string in `value` (a parsed credentials file holds the key and the token).
+fn zeroize_strings(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => text.zeroize(),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(zeroize_strings),
+        serde_json::Value::Object(map) => map.values_mut().for_each(zeroize_strings),
+        _ => {}
+    }
+}
+
+/// Writes the JSON `text` and a newline to `path` with mode 0600: to a new file beside it, then
+/// renamed over it, so that a reader never sees half a file and the key is never readable by
+/// others.
+fn write_private(path: &Path, text: &str) -> Result<(), ClientError> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let failed =
@@ -130,10 +153,6 @@ fn write_private_json(path: &Path, json: &serde_json::Value) -> Result<(), Clien
     let _ = std::fs::remove_file(&temp);
     let mut file =
         std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp).map_err(failed)?;
-    let text = zeroize::Zeroizing::new(
-        serde_json::to_string_pretty(json)
-            .map_err(|e| ClientError::Credentials(format!("cannot encode the credentials: {e}")))?,
-    );
     file.write_all(text.as_bytes())
         .and_then(|()| file.write_all(b"\n"))
         .and_then(|()| file.sync_all())
@@ -163,6 +182,33 @@ mod tests {
         assert!(!debug.contains("SECRETKEY"), "{debug}");
         assert!(!debug.contains("secret.token"), "{debug}");
         assert!(debug.contains("redacted"));
+    }
+
+    #[test]
+    fn writes_private_files_and_updates_only_the_token() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("creds.json");
+        std::fs::write(&path, SAMPLE).unwrap();
+        Credentials::update_access_token(&path, "new.token").unwrap();
+        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(json["accessToken"], "new.token");
+        assert_eq!(json["extra"], 1, "other fields stay");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let mut creds = Credentials::from_file(&path).unwrap();
+        assert_eq!(
+            creds.credential.private_key_pem.expose(),
+            Credentials::from_json(SAMPLE).unwrap().credential.private_key_pem.expose()
+        );
+        creds.username = "other".into();
+        let second = dir.path().join("second.json");
+        creds.write_file(&second).unwrap();
+        assert_eq!(Credentials::from_file(&second).unwrap(), creds);
+        assert_eq!(std::fs::metadata(&second).unwrap().permissions().mode() & 0o777, 0o600);
+        // A file that is not a credentials file is left alone.
+        std::fs::write(&path, "{}").unwrap();
+        assert!(Credentials::update_access_token(&path, "t").is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}");
     }
 
     #[test]
