@@ -64,7 +64,9 @@ fn accepted(output: &Output) -> Value {
 }
 
 fn client(stack: &Stack, url: &str) -> Client {
-    Client::from_credentials(&Credentials::from_file(stack.credentials_path()).unwrap()).unwrap().with_url(url)
+    Client::from_credentials(&Credentials::from_file(stack.credentials_path()).unwrap())
+        .unwrap()
+        .with_url(url)
 }
 
 fn create(stack: &Stack, curve: &str) -> String {
