@@ -28,7 +28,7 @@ use signer_client::{
     long_about = None
 )]
 struct Args {
-    /// dev-credentials.json (url, access token, application).
+    /// dev-credentials.json (url, access token, application, and the Key credential that signs).
     #[arg(long, value_name = "FILE")]
     credentials: PathBuf,
     /// The parent's base URL; defaults to the credentials file's url.

@@ -13,7 +13,8 @@ pub(crate) struct Cli {
     /// The parent's base URL (http:// only for now); defaults to the credentials file's url.
     #[arg(long, global = true, value_name = "URL")]
     pub(crate) url: Option<String>,
-    /// dev-credentials.json (url, access token, application).
+    /// dev-credentials.json (url, access token, application, and the Key credential that signs
+    /// state-changing calls).
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) credentials: Option<PathBuf>,
     /// Print one JSON object on stdout.
