@@ -23,7 +23,8 @@ pub struct Registered {
     pub user: UserInfo,
     /// The new credential as the parent describes it.
     pub credential: CredentialAnswer,
-    /// url, org, user, access token (from a login with the new key), origin and the key.
+    /// url, org, user, access token (from a login with the new key; empty from
+    /// [`Client::register_key`]), origin and the key.
     pub credentials: Credentials,
 }
 
@@ -47,11 +48,27 @@ impl Client {
         )
     }
 
+    /// Registers a user with a new `algorithm` Key credential and logs in with it
+    /// ([`Self::register_key`], then [`Self::login`]).
+    pub fn register(
+        &self,
+        org_id: &str,
+        username: &str,
+        registration_code: &str,
+        algorithm: KeyAlgorithm,
+    ) -> Result<Registered, ClientError> {
+        let mut registered = self.register_key(org_id, username, registration_code, algorithm)?;
+        let signer = KeySigner::from_credentials(&registered.credentials)?;
+        registered.credentials.access_token = Secret::new(self.login(org_id, username, &signer)?);
+        Ok(registered)
+    }
+
     /// Registers a user with a new `algorithm` Key credential: registration init with the
     /// one-time code, a new key signing the `key.create` client data for the application's
-    /// origin (the creation options' `origin`), `POST /auth/registration` with the temporary
-    /// token, then a login with the new key.
-    pub fn register(
+    /// origin (the creation options' `origin`), and `POST /auth/registration` with the
+    /// temporary token. The credentials answered have no access token yet: save them (the key
+    /// exists nowhere else), then [`Self::login`].
+    pub fn register_key(
         &self,
         org_id: &str,
         username: &str,
@@ -80,13 +97,12 @@ impl Client {
             &to_value(&request)?,
             None,
         )?;
-        let access_token = self.login(org_id, username, &signer)?;
         let credentials = Credentials {
             url: self.url().to_owned(),
             org_id: org_id.to_owned(),
             user_id: answer.user.id.clone(),
             username: answer.user.username.clone(),
-            access_token: Secret::new(access_token),
+            access_token: Secret::default(),
             app_id: self.http.app_id.clone().unwrap_or_default(),
             origin,
             credential: signer.local_credential()?,

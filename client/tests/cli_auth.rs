@@ -190,6 +190,21 @@ fn register_login_add_list_deactivate_and_codes() {
 }
 
 #[test]
+fn a_registered_key_is_saved_even_when_the_login_fails() {
+    let stub = StubParent::start(Tamper::RefuseLogin);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("carol.json");
+    let args = ["--url", &stub.url, "auth", "register", "--org-id", ORG_ID, "--username", "carol"];
+    let err = failure(&signer(&[&args[..], &["--code", PRESET_CODE, "--out", path(&out)]].concat()));
+    assert!(err.contains("auth login") && err.contains("503"), "{err}");
+    let file = read_json(&out);
+    assert_eq!(file["accessToken"], "");
+    assert_eq!(file["username"], "carol");
+    let cred_id = file["credential"]["credId"].as_str().unwrap();
+    assert!(stub.auth.creds.lock().unwrap().contains_key(cred_id), "the saved key is the registered one");
+}
+
+#[test]
 fn wallet_commands_sign_one_shot_or_with_the_user_action_flow() {
     let stub = StubParent::start(Tamper::None);
     let dir = tempfile::tempdir().unwrap();

@@ -225,6 +225,8 @@ pub enum Tamper {
     NotWalletCreated,
     /// Answers `GET /wallets/{id}` with the first wallet's record, whatever the id.
     OtherWalletRecord,
+    /// Answers `POST /auth/login` with 503 (the enclave unavailable).
+    RefuseLogin,
 }
 
 /// The receipt of a wallet's creation record, or under [`Tamper::NotWalletCreated`] another
@@ -402,6 +404,9 @@ fn wallet_json(id: &str, key: &WalletKey, receipt: &[u8], doc: &[u8]) -> serde_j
 }
 
 fn handle(request: &StubRequest, state: &State) -> (u16, &'static str, Vec<u8>) {
+    if state.tamper == Tamper::RefuseLogin && request.path == "/auth/login" {
+        return error(503, "unavailable", "enclave unavailable");
+    }
     if let Some(answer) = state.auth.unauthenticated(request) {
         return answer;
     }

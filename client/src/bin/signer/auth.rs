@@ -43,8 +43,19 @@ pub(crate) fn auth(cli: &Cli, command: &AuthCommand) -> Result<Output, CliError>
             check_new_file(out)?;
             let url = cli.url.as_ref().ok_or("--url URL is required for auth register")?;
             let client = Client::new(url.clone(), "").with_app_id(app_id.clone());
-            let registered = client.register(org_id, username, code, algorithm)?;
+            // The key is saved as soon as it is registered, then the file gets its token.
+            let registered = client.register_key(org_id, username, code, algorithm)?;
             registered.credentials.write_file(out)?;
+            let signer = KeySigner::from_credentials(&registered.credentials)?;
+            let token = client.login(org_id, username, &signer).map_err(|e| {
+                let message = format!(
+                    "registered and saved the key in {}, but the login failed ({e}); run `signer --credentials {} auth login`",
+                    out.display(),
+                    out.display()
+                );
+                CliError::new("request_failed", message)
+            })?;
+            Credentials::update_access_token(out, &token)?;
             let text = format!(
                 "registered user {} ({}) with credential {}; wrote {}\n",
                 registered.user.username,
