@@ -484,7 +484,7 @@ mod tests {
                 assert_eq!(a.common.listen, "127.0.0.1:8080");
                 assert_eq!(a.common.enclave_pool, DEFAULT_POOL_SIZE);
             }
-            Command::Dev(_) => panic!("dev"),
+            _ => panic!("not serve"),
         }
         let cli = Cli::try_parse_from([
             "signer-parent",
@@ -499,7 +499,7 @@ mod tests {
         .unwrap();
         match cli.command {
             Command::Dev(a) => assert_eq!(a.enclave_bin, Some(PathBuf::from("/bin/e"))),
-            Command::Serve(_) => panic!("serve"),
+            _ => panic!("not dev"),
         }
         assert!(
             Cli::try_parse_from(["signer-parent", "serve", "--data-dir", "/d", "--enclave", "tcp:1"])
@@ -530,8 +530,38 @@ mod tests {
                 assert_eq!((a.common.max_connections, a.common.attestation_rate), (7, 0.5));
                 assert_eq!(a.common.header_timeout_ms, defaults::HEADER_TIMEOUT_MS);
             }
-            Command::Dev(_) => panic!("dev"),
+            _ => panic!("not serve"),
         }
+        let cli = Cli::try_parse_from([
+            "signer-parent",
+            "org",
+            "create",
+            "--data-dir",
+            "/d",
+            "--enclave",
+            "unix:/e",
+            "--name",
+            "Acme",
+            "--admin-username",
+            "ann",
+            "--origin",
+            "https://acme.example",
+            "--rp-id",
+            "acme.example",
+            "--json",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Org(OrgArgs { command: OrgCommand::Create(a) }) => {
+                assert_eq!(
+                    (a.name.as_str(), a.admin_username.as_str(), a.code_ttl_secs),
+                    ("Acme", "ann", 86_400)
+                );
+                assert_eq!((a.origin.as_str(), a.rp_id.as_str()), ("https://acme.example", "acme.example"));
+            }
+            _ => panic!("not org create"),
+        }
+        assert!(Cli::try_parse_from(["signer-parent", "org", "create", "--data-dir", "/d"]).is_err());
     }
 
     #[test]

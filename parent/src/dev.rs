@@ -453,54 +453,6 @@ async fn supervise(bin: PathBuf, data_dir: PathBuf, mut stopped: watch::Receiver
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{IdentityStore as _, SqliteStore};
-
-    #[tokio::test]
-    async fn bootstrap_creates_then_keeps_the_identity() {
-        use std::os::unix::fs::PermissionsExt as _;
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open_in(dir.path()).unwrap();
-        let tokens = TokenKeys::load_or_create(dir.path()).unwrap();
-        let first = bootstrap(&store, &tokens, dir.path(), "127.0.0.1:4001".parse().unwrap()).await.unwrap();
-        let path = dir.path().join(CREDENTIALS_FILE);
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        for field in ["url", "orgId", "userId", "username", "accessToken", "appId", "origin"] {
-            assert!(json[field].is_string(), "{field}");
-        }
-        assert_eq!(json["url"], "http://127.0.0.1:4001");
-        assert_eq!(json["origin"], "http://localhost:4001");
-        assert_eq!(json["credential"]["kind"], "Key");
-        assert_eq!(json["credential"]["algorithm"], "EdDSA");
-        assert_eq!(
-            signer_common::encoding::from_b64(json["credential"]["credId"].as_str().unwrap()).unwrap().len(),
-            16
-        );
-        let pem = json["credential"]["privateKeyPem"].as_str().unwrap();
-        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
-        let key = SigningKey::from_pkcs8_pem(pem).unwrap();
-        let stored = store.get_credential(&first.credential.cred_id).await.unwrap().unwrap();
-        assert_eq!(stored.public_key, key.verifying_key().to_bytes());
-        let claims = tokens.verify(&first.access_token).unwrap();
-        assert_eq!((claims.sub, claims.org), (first.user_id.clone(), first.org_id.clone()));
-
-        // A restart on another port keeps the identity, follows the port, issues a fresh token.
-        let second = bootstrap(&store, &tokens, dir.path(), "127.0.0.1:4002".parse().unwrap()).await.unwrap();
-        assert_eq!(
-            (&second.org_id, &second.user_id, &second.app_id),
-            (&first.org_id, &first.user_id, &first.app_id)
-        );
-        assert_eq!(second.credential, first.credential);
-        assert_eq!(second.url, "http://127.0.0.1:4002");
-        assert_eq!(second.origin, "http://localhost:4002");
-        assert_eq!(store.default_app(&first.org_id).await.unwrap().unwrap().origin, "http://localhost:4002");
-
-        // A lost credentials file: the same user gets a new credential.
-        std::fs::remove_file(&path).unwrap();
-        let third = bootstrap(&store, &tokens, dir.path(), "127.0.0.1:4002".parse().unwrap()).await.unwrap();
-        assert_eq!(third.user_id, first.user_id);
-        assert_ne!(third.credential.cred_id, first.credential.cred_id);
-    }
 
     /// Runs `program args` on the PEM in a file; `None` (with a printed notice) when the program
     /// is not installed.
@@ -521,7 +473,7 @@ mod tests {
 
     #[test]
     fn the_dev_key_is_pkcs8_v1_which_openssl_and_python_load() {
-        let (record, entry) = new_key_credential("us-1", "2026-12-01T00:00:00.000Z").unwrap();
+        let (registration, entry) = new_key_registration("Y2hhbGxlbmdl", "http://localhost:1").unwrap();
         let pem = &entry.private_key_pem;
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
         let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
@@ -533,7 +485,21 @@ mod tests {
             [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
         );
         let key = SigningKey::from_pkcs8_pem(pem).unwrap();
-        assert_eq!(record.public_key, key.verifying_key().to_bytes());
+        // The registration is the client's: key.create client data over the challenge, signed by
+        // this key, whose public key is the attestation's PEM.
+        use ed25519_dalek::pkcs8::DecodePublicKey as _;
+        let data: serde_json::Value = serde_json::from_slice(&registration.client_data).unwrap();
+        assert_eq!(
+            data,
+            serde_json::json!({ "type": "key.create", "challenge": "Y2hhbGxlbmdl", "origin": "http://localhost:1" })
+        );
+        let attestation: KeyAttestation = serde_json::from_slice(&registration.attestation_data).unwrap();
+        let public = ed25519_dalek::VerifyingKey::from_public_key_pem(&attestation.public_key).unwrap();
+        assert_eq!(public, key.verifying_key());
+        let signature = signer_common::encoding::from_b64(&attestation.signature).unwrap();
+        let signature = ed25519_dalek::Signature::from_slice(&signature).unwrap();
+        public.verify_strict(&registration.client_data, &signature).unwrap();
+        assert_eq!(signer_common::encoding::to_b64url(&registration.cred_id), entry.cred_id);
 
         if let Some(out) = load_with("openssl", &["pkey", "-in", "FILE", "-noout"], pem) {
             assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
@@ -545,23 +511,6 @@ mod tests {
             assert!(stdout.contains("Ed25519PrivateKey") || stdout.contains("NOTICE"), "{stdout}");
             eprint!("{stdout}");
         }
-    }
-
-    #[tokio::test]
-    async fn a_v2_key_from_an_older_file_is_rewritten_as_v1() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open_in(dir.path()).unwrap();
-        let tokens = TokenKeys::load_or_create(dir.path()).unwrap();
-        let addr = "127.0.0.1:4001".parse().unwrap();
-        let first = bootstrap(&store, &tokens, dir.path(), addr).await.unwrap();
-        let key = SigningKey::from_pkcs8_pem(&first.credential.private_key_pem).unwrap();
-        let v2 = key.to_pkcs8_pem(LineEnding::LF).unwrap().as_str().to_owned();
-        assert_ne!(v2, first.credential.private_key_pem);
-        let mut old = first.clone();
-        old.credential.private_key_pem = v2;
-        std::fs::write(dir.path().join(CREDENTIALS_FILE), serde_json::to_vec(&old).unwrap()).unwrap();
-        let again = bootstrap(&store, &tokens, dir.path(), addr).await.unwrap();
-        assert_eq!(again.credential, first.credential, "same credential, v1 form");
     }
 
     #[test]

@@ -101,8 +101,20 @@ async fn dev_bootstraps_serves_and_shuts_down() {
     let reply = http(addr, "GET", "/readyz", &[], None).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     let auth = format!("Bearer {}", creds["accessToken"].as_str().unwrap());
-    let reply =
-        http(addr, "POST", "/wallets", &[("authorization", &auth)], Some(br#"{"curve":"secp256k1"}"#)).await;
+    // The admin was registered through the enclave, and the bearer token alone cannot create.
+    let calls = |name: &str| fake.requests.lock().unwrap().iter().filter(|n| **n == name).count();
+    assert_eq!((calls("CreateOrg"), calls("RegistrationInit"), calls("Register")), (1, 1, 1));
+    let body = br#"{"curve":"secp256k1"}"#;
+    let reply = http(addr, "POST", "/wallets", &[("authorization", &auth)], Some(body)).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (403, "user_action_required"));
+    assert_eq!(calls("Call"), 0);
+    // With a one-shot signature by the dev credential: created.
+    let dev: signer_parent::dev::DevCredentials = serde_json::from_value(creds.clone()).unwrap();
+    let client = support::KeyClient::from_dev(&dev);
+    let signed = client.one_shot("POST", "/wallets", body, "dev-binary-request-0001");
+    let mut headers = vec![("authorization", auth.as_str())];
+    headers.extend(signed.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let reply = http(addr, "POST", "/wallets", &headers, Some(body)).await;
     assert_eq!(reply.status, 201, "{}", reply.text());
 
     let status = tokio::task::spawn_blocking(move || terminate(child)).await.unwrap();
@@ -122,7 +134,7 @@ async fn dev_bootstraps_serves_and_shuts_down() {
     .unwrap();
     let again: Value =
         serde_json::from_slice(&std::fs::read(data.join("dev-credentials.json")).unwrap()).unwrap();
-    for field in ["orgId", "userId", "username", "appId"] {
+    for field in ["orgId", "userId", "username", "appId", "origin"] {
         assert_eq!(again[field], creds[field], "{field}");
     }
     assert_eq!(again["credential"], creds["credential"]);

@@ -14,11 +14,12 @@ use signer_common::protocol::ErrorCode;
 use signer_parent::api::health::metrics_router;
 use signer_parent::api::{AppState, router};
 use signer_parent::auth::TokenKeys;
+use signer_parent::dev::DevCredentials;
 use signer_parent::enclave::EnclaveClient;
 use signer_parent::metrics::Metrics;
 use signer_parent::store::{SqliteStore, Store};
 use signer_transport::{EnclaveAddr, Listener};
-use support::{Fake, Reply, http, raw, run_fake};
+use support::{Fake, KeyClient, Reply, http, raw, run_fake};
 
 struct Harness {
     addr: SocketAddr,
@@ -26,11 +27,15 @@ struct Harness {
     fake: Arc<Fake>,
     tokens: TokenKeys,
     token: String,
+    client: KeyClient,
+    dev: DevCredentials,
     dir: tempfile::TempDir,
     _fake_task: tokio::task::JoinHandle<()>,
 }
 
 impl Harness {
+    /// The API on a fake enclave, with the dev organisation bootstrapped through it (an admin
+    /// with an Ed25519 Key credential).
     async fn start() -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let socket = EnclaveAddr::Unix(dir.path().join("enclave.sock"));
@@ -39,7 +44,6 @@ impl Harness {
         let fake_task = tokio::spawn(run_fake(Listener::bind(&socket).unwrap(), fake.clone()));
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in(dir.path()).unwrap());
         let tokens = TokenKeys::from_secret(&[7; 32]);
-        let token = tokens.issue("us-1", "or-1", Duration::from_secs(3600)).unwrap();
         let metrics = Arc::new(Metrics::new());
         let state = AppState {
             enclave: EnclaveClient::new(socket, 2, Duration::from_secs(2)),
@@ -49,24 +53,75 @@ impl Harness {
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let dev = signer_parent::dev::bootstrap(&state, dir.path(), addr).await.unwrap();
+        fake.requests.lock().unwrap().clear();
         tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let metrics_addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, metrics_router(metrics)).await.unwrap() });
-        Harness { addr, metrics_addr, fake, tokens, token, dir, _fake_task: fake_task }
+        let client = KeyClient::from_dev(&dev);
+        Harness {
+            addr,
+            metrics_addr,
+            fake,
+            tokens,
+            token: dev.access_token.clone(),
+            client,
+            dev,
+            dir,
+            _fake_task: fake_task,
+        }
     }
 
     fn auth(&self) -> String {
         format!("Bearer {}", self.token)
     }
 
+    fn enclave_calls(&self, name: &str) -> usize {
+        self.fake.requests.lock().unwrap().iter().filter(|n| **n == name).count()
+    }
+
     async fn get(&self, path: &str) -> Reply {
         http(self.addr, "GET", path, &[("authorization", &self.auth())], None).await
     }
 
-    async fn post(&self, path: &str, body: &Value) -> Reply {
+    /// A user action for `method path body` (API.md, "User action signing", steps 1 to 3).
+    async fn user_action(&self, method: &str, path: &str, body: &[u8]) -> String {
+        let init = json!({
+            "userActionPayload": std::str::from_utf8(body).unwrap(),
+            "userActionHttpMethod": method,
+            "userActionHttpPath": path,
+        });
+        let reply = self.post_bare("/auth/action/init", &init).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let challenge = reply.json();
+        assert_eq!(challenge["allowCredentials"]["key"][0]["id"], self.client.cred_id.as_str());
+        let signed = json!({
+            "challengeIdentifier": challenge["challengeIdentifier"],
+            "firstFactor": self.client.assertion(challenge["challenge"].as_str().unwrap()),
+        });
+        let reply = self.post_bare("/auth/action", &signed).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        reply.json()["userAction"].as_str().unwrap().to_owned()
+    }
+
+    /// A POST with the bearer token only.
+    async fn post_bare(&self, path: &str, body: &Value) -> Reply {
         let body = serde_json::to_vec(body).unwrap();
         http(self.addr, "POST", path, &[("authorization", &self.auth())], Some(&body)).await
+    }
+
+    /// A state-changing call with the bearer and a fresh user action, and `extra` headers.
+    async fn call(&self, method: &str, path: &str, body: &[u8], extra: &[(&str, &str)]) -> Reply {
+        let action = self.user_action(method, path, body).await;
+        let auth = self.auth();
+        let mut headers = vec![("authorization", auth.as_str()), ("x-user-action", action.as_str())];
+        headers.extend_from_slice(extra);
+        http(self.addr, method, path, &headers, Some(body)).await
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.call("POST", path, &serde_json::to_vec(body).unwrap(), &[]).await
     }
 
     async fn create(&self, curve: &str) -> Value {
@@ -116,8 +171,7 @@ async fn enclave_down_is_503_and_nothing_is_stored() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
     let auth = format!("Bearer {token}");
-    let body = br#"{"curve":"ed25519"}"#;
-    let reply = http(addr, "POST", "/wallets", &[("authorization", &auth)], Some(body)).await;
+    let reply = http(addr, "GET", "/enclave/attestation", &[], None).await;
     assert_eq!((reply.status, reply.error_code().as_str()), (503, "enclave_unavailable"));
     let reply = http(addr, "GET", "/readyz", &[], None).await;
     assert_eq!((reply.status, reply.error_code().as_str()), (503, "enclave_unavailable"));
@@ -214,7 +268,9 @@ async fn create_get_list_and_org_scoping() {
     let auth = format!("Bearer {other}");
     let reply = http(h.addr, "GET", "/wallets/wa-0000", &[("authorization", &auth)], None).await;
     assert_eq!((reply.status, reply.error_code().as_str()), (404, "not_found"));
+    // Its bearer alone cannot sign either: refused before the enclave is asked.
     let body = json!({ "kind": "Hash", "hash": format!("0x{}", "00".repeat(32)) }).to_string();
+    let before = h.enclave_calls("Call");
     let reply = http(
         h.addr,
         "POST",
@@ -223,7 +279,8 @@ async fn create_get_list_and_org_scoping() {
         Some(body.as_bytes()),
     )
     .await;
-    assert_eq!(reply.status, 404);
+    assert_eq!((reply.status, reply.error_code().as_str()), (403, "user_action_required"));
+    assert_eq!(h.enclave_calls("Call"), before);
     let reply = http(h.addr, "GET", "/wallets", &[("authorization", &auth)], None).await;
     assert_eq!(reply.json(), json!({ "items": [] }));
 
@@ -262,7 +319,6 @@ async fn bad_inputs_are_400() {
             "invalid_hash_length",
         ),
         ("/wallets/wa-0000/signatures", br#"{"kind":"Hash"}"#.to_vec(), "invalid_parameter"),
-        ("/wallets/wa-0000/signatures", br#"{"kind":"Message","message":"0x01"}"#.to_vec(), "unsupported"),
     ];
     for (path, body, code) in cases {
         let reply = http(h.addr, "POST", path, &[("authorization", &auth)], Some(&body)).await;
@@ -286,6 +342,9 @@ async fn bad_inputs_are_400() {
     }
     let reply = http(h.addr, "GET", "/enclave/attestation?nonce=xyz", &[], None).await;
     assert_eq!((reply.status, reply.error_code().as_str()), (400, "invalid_nonce"));
+    // Refused by the enclave as unsupported, with a valid user action.
+    let reply = h.post("/wallets/wa-0000/signatures", &json!({ "kind": "Message", "message": "0x01" })).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (400, "unsupported"));
 }
 
 #[tokio::test]
@@ -335,14 +394,14 @@ async fn signatures_by_curve_with_nonce() {
     let ed = h.create("ed25519").await;
     let hash = format!("0x{}", "ab".repeat(32));
 
-    let reply = http(
-        h.addr,
-        "POST",
-        &format!("/wallets/{}/signatures", k1["id"].as_str().unwrap()),
-        &[("authorization", &h.auth()), ("x-request-nonce", "0xc0ffee")],
-        Some(json!({ "kind": "Hash", "hash": hash }).to_string().as_bytes()),
-    )
-    .await;
+    let reply = h
+        .call(
+            "POST",
+            &format!("/wallets/{}/signatures", k1["id"].as_str().unwrap()),
+            json!({ "kind": "Hash", "hash": hash }).to_string().as_bytes(),
+            &[("x-request-nonce", "0xc0ffee")],
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     let sig = reply.json();
     assert!(sig["id"].as_str().unwrap().starts_with("sig-"));
@@ -371,17 +430,9 @@ async fn x_attestation_session_answers_a_receipt_signature_and_session_id() {
     let path = format!("/wallets/{}/signatures", k1["id"].as_str().unwrap());
     let body = json!({ "kind": "Hash", "hash": format!("0x{}", "ab".repeat(32)) }).to_string();
     let send = |mode: &'static str| {
-        let (auth, path, body) = (h.auth(), path.clone(), body.clone());
-        async move {
-            http(
-                h.addr,
-                "POST",
-                &path,
-                &[("authorization", &auth), ("x-attestation", mode)],
-                Some(body.as_bytes()),
-            )
-            .await
-        }
+        let (path, body) = (path.clone(), body.clone());
+        let h = &h;
+        async move { h.call("POST", &path, body.as_bytes(), &[("x-attestation", mode)]).await }
     };
     let sig = send("session").await.json();
     assert_eq!(sig["attestationMode"], "session");
@@ -475,7 +526,7 @@ async fn enclave_endpoints_metrics_and_openapi() {
         "signer_http_requests_total{route=\"/wallets/{id}\",method=\"GET\",status=\"404\"} 1",
         "signer_http_requests_total{route=\"/enclave/root\",method=\"GET\",status=\"200\"} 1",
         "signer_http_request_duration_seconds_count{route=\"/wallets/{id}\",method=\"GET\"} 2",
-        "signer_enclave_requests_total{type=\"CreateWallet\",outcome=\"ok\"} 1",
+        "signer_enclave_requests_total{type=\"Call\",outcome=\"ok\"} 1",
         "signer_enclave_request_duration_seconds_count{type=\"Attest\"} 1",
     ] {
         assert!(text.contains(needle), "{needle}\n{text}");

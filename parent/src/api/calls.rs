@@ -208,9 +208,9 @@ pub struct Forwarded {
 /// Checks the authorisation headers, gathers the records and sends the [`Call`]; stores a moved
 /// counter of the signing credential.
 pub async fn forward(state: &AppState, f: Forward<'_>) -> Result<Forwarded, ApiError> {
-    // 1. The user's authorisation: before any other work.
-    let auth = call_auth(f.headers)?;
+    // 1. The user's authorisation: before any other work (after the headers' syntax).
     let nonce = header_nonce(f.headers)?;
+    let auth = call_auth(f.headers)?;
     // 2. The records the enclave checks: application, user, signing credential.
     let app = app_for(state, &f.caller.org_id, f.headers).await?;
     let user = user_for(state, f.caller).await?;

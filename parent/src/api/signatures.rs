@@ -12,7 +12,7 @@ use signer_common::protocol::{AttestationMode, Curve, Evidence, MAX_MESSAGE_LEN,
 
 use super::calls::{Forward, call_auth, forward as forward_call};
 use super::middleware::{RawBody, parse_json};
-use super::state::{AppState, header_attestation_mode, now_rfc3339, random_hex, store_error};
+use super::state::{AppState, header_attestation_mode, header_nonce, now_rfc3339, random_hex, store_error};
 use super::wallets::wallet_id;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -109,6 +109,7 @@ pub(super) async fn sign(
     let mode = header_attestation_mode(&headers)?;
     // The user's authorisation before the wallet is looked up: nothing is read for a call
     // without one.
+    header_nonce(&headers)?;
     call_auth(&headers)?;
     let wallet = state.store.get_sealed_wallet(&caller.org_id, &id).await.map_err(store_error)?;
     let wallet = wallet.ok_or(ApiError::NotFound("wallet"))?;

@@ -85,7 +85,9 @@ pub(super) async fn create_wallet(
             r.owner_user_id
         }
         _ => {
-            return Err(ApiError::Internal("the enclave answered a wallet record that does not match".into()));
+            return Err(ApiError::Internal(
+                "the enclave answered a wallet record that does not match".into(),
+            ));
         }
     };
     if wallet.curve != curve
