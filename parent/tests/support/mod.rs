@@ -1,6 +1,8 @@
 //! Shared test support: a fake enclave and a minimal HTTP client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod harness;
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
