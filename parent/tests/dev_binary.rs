@@ -116,6 +116,8 @@ async fn dev_bootstraps_serves_and_shuts_down() {
     headers.extend(signed.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let reply = http(addr, "POST", "/wallets", &headers, Some(body)).await;
     assert_eq!(reply.status, 201, "{}", reply.text());
+    // The whole client flow, on the fake enclave (`dev_enclave` runs it on the real one).
+    support::flow::full_key_flow(addr, &dev, "bob").await;
 
     let status = tokio::task::spawn_blocking(move || terminate(child)).await.unwrap();
     assert!(status.success(), "{status}");
@@ -141,7 +143,8 @@ async fn dev_bootstraps_serves_and_shuts_down() {
     assert_eq!(again["url"], format!("http://{addr2}"));
     let auth = format!("Bearer {}", again["accessToken"].as_str().unwrap());
     let reply = http(addr2, "GET", "/wallets", &[("authorization", &auth)], None).await;
-    assert_eq!(reply.json()["items"].as_array().unwrap().len(), 1);
+    // Reads are scoped to the organisation: the admin sees bob's wallet too.
+    assert_eq!(reply.json()["items"].as_array().unwrap().len(), 3);
     let status = tokio::task::spawn_blocking(move || terminate(child)).await.unwrap();
     assert!(status.success());
 }

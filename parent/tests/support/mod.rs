@@ -1,6 +1,7 @@
 //! Shared test support: a fake enclave and a minimal HTTP client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod flow;
 pub mod harness;
 
 use std::collections::{BTreeMap, HashMap};
