@@ -419,11 +419,13 @@ pub async fn serve_http(
         tracing::info!(addr = %addr, "serving /metrics");
     }
     let app = router_with(state, Duration::from_millis(common.request_timeout_ms), rate);
+    // Before the server answers anything: a client that saw an answer may send SIGTERM.
+    let signal = shutdown_signal();
     let mut server = tokio::spawn(server::serve(listener, app, limits, stopped));
     eprintln!("signer-parent listening on http://{local}");
     tracing::info!(addr = %local, "listening");
     tokio::select! {
-        signal = shutdown_signal() => {
+        signal = signal => {
             tracing::info!(signal, "shutting down: draining in-flight requests");
         }
         ended = &mut server => {
@@ -446,18 +448,23 @@ pub async fn serve_http(
 }
 
 /// Resolves on SIGINT or SIGTERM, naming the signal.
-async fn shutdown_signal() -> &'static str {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGTERM");
-            let _ = tokio::signal::ctrl_c().await;
-            return "SIGINT";
+/// Registers for SIGTERM now (a signal that arrives once this returns is caught, not fatal)
+/// and answers a future that resolves on SIGTERM or SIGINT.
+fn shutdown_signal() -> impl std::future::Future<Output = &'static str> {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let mut term = match term {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                let _ = tokio::signal::ctrl_c().await;
+                return "SIGINT";
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
     }
 }
 

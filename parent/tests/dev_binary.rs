@@ -146,7 +146,7 @@ async fn dev_bootstraps_serves_and_shuts_down() {
     // Reads are scoped to the organisation: the admin sees bob's wallet too.
     assert_eq!(reply.json()["items"].as_array().unwrap().len(), 3);
     let status = tokio::task::spawn_blocking(move || terminate(child)).await.unwrap();
-    assert!(status.success());
+    assert!(status.success(), "{status}");
 }
 
 #[test]
@@ -164,4 +164,69 @@ fn dev_without_an_enclave_binary_fails_with_one_line() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("enclave binary not found"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_create_prints_the_first_admins_code_and_stores_the_org() {
+    use signer_parent::store::{IdentityStore as _, SqliteStore};
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(Fake::default());
+    fake.ready.store(true, Ordering::SeqCst);
+    let socket = dir.path().join("enclave.sock");
+    tokio::spawn(run_fake(Listener::bind(&EnclaveAddr::Unix(socket.clone())).unwrap(), fake.clone()));
+    let data = dir.path().join("data");
+    let run = |extra: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_signer-parent"));
+        command
+            .args(["org", "create", "--data-dir"])
+            .arg(&data)
+            .arg("--enclave")
+            .arg(format!("unix:{}", socket.display()))
+            .args(extra)
+            .env("RUST_LOG", "off");
+        command
+    };
+    let args = [
+        "--name",
+        "Acme",
+        "--admin-username",
+        "ann",
+        "--origin",
+        "https://acme.example",
+        "--rp-id",
+        "acme.example",
+        "--json",
+    ];
+    let mut command = run(&args);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!((answer["username"].as_str(), answer["role"].as_str()), (Some("ann"), Some("Admin")));
+    assert!(answer["registrationCode"].is_string() && answer["expiresAt"].is_string(), "{answer}");
+    let org_id = answer["orgId"].as_str().unwrap();
+    assert_eq!(fake.requests.lock().unwrap().as_slice(), ["CreateOrg"]);
+    // The enclave got what the operator asked for, and the org and its app are stored.
+    let store = SqliteStore::open_in(&data).unwrap();
+    let app = store.get_app(org_id, None).await.unwrap().unwrap();
+    let signer_common::identity::Record::App(app) = app.decode_unverified().unwrap() else { panic!() };
+    assert_eq!(
+        (app.origin.as_str(), app.rp_id.as_str(), app.rp_name.as_str()),
+        ("https://acme.example", "acme.example", "Acme")
+    );
+
+    // A missing option or an unreachable enclave: non-zero, one line on stderr.
+    let mut command = run(&args[..4]);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    assert!(!output.status.success());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_signer-parent"));
+    command
+        .args(["org", "create", "--data-dir"])
+        .arg(&data)
+        .args(["--enclave", "unix:/nonexistent/enclave.sock"])
+        .args(args)
+        .env("RUST_LOG", "off");
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
