@@ -424,9 +424,33 @@ async fn enclave_endpoints_metrics_and_openapi() {
     assert_eq!(reply.status, 200);
     let doc = reply.json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in
-        ["/wallets", "/wallets/{id}", "/wallets/{id}/signatures", "/enclave/attestation", "/enclave/root"]
-    {
+    for path in [
+        "/wallets",
+        "/wallets/{id}",
+        "/wallets/{id}/signatures",
+        "/enclave/attestation",
+        "/enclave/root",
+        "/auth/registration/init",
+        "/auth/registration",
+        "/auth/registration/codes",
+        "/auth/login/init",
+        "/auth/login",
+        "/auth/action/init",
+        "/auth/action",
+        "/auth/credentials/init",
+        "/auth/credentials",
+        "/auth/credentials/activate",
+        "/auth/credentials/deactivate",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path}");
+    }
+    // Every error code the API answers is listed, the new ones included.
+    let codes = &doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"];
+    for code in ["user_action_required", "forbidden", "conflict", "too_many_requests", "request_timeout"] {
+        assert!(codes.as_array().unwrap().contains(&json!(code)), "{code}");
+    }
+    for path in ["/wallets", "/wallets/{id}/signatures"] {
+        let params = doc["paths"][path]["post"]["parameters"].to_string();
+        assert!(params.contains("UserAction") && params.contains("RequestSignature"), "{path}");
     }
 }
