@@ -441,3 +441,66 @@ async fn credentials_are_added_listed_deactivated_but_never_the_last() {
     assert_eq!(reply.status, 400);
     assert_eq!(list(&h).await, before);
 }
+
+#[tokio::test]
+async fn user_action_and_code_requests_refuse_bad_input_before_the_enclave() {
+    let h = Harness::start().await;
+    let before = (h.enclave_calls("Challenge"), h.enclave_calls("UserAction"), h.enclave_calls("Call"));
+    for body in [
+        json!({ "userActionPayload": "", "userActionHttpMethod": "", "userActionHttpPath": "/wallets" }),
+        json!({ "userActionPayload": "", "userActionHttpMethod": "POST", "userActionHttpPath": "wallets" }),
+        json!({ "userActionPayload": "", "userActionHttpMethod": "POST" }),
+        json!({ "userActionPayload": "", "userActionHttpMethod": "POST", "userActionHttpPath": "/w", "extra": 1 }),
+    ] {
+        let reply = h.post_bare("/auth/action/init", &body).await;
+        assert_eq!(reply.status, 400, "{body}: {}", reply.text());
+        reply.error_code();
+    }
+    let stranger = KeyClient {
+        key: SigningKey::from_bytes(&[9; 32]),
+        cred_id: to_b64url(b"unknown"),
+        origin: h.dev.origin.clone(),
+    };
+    let mut not_b64 = h.client.assertion("x");
+    not_b64["credentialAssertion"]["signature"] = json!("***");
+    for (body, status) in [
+        (json!({ "challengeIdentifier": "%%%", "firstFactor": h.client.assertion("x") }), 400),
+        (json!({ "challengeIdentifier": "AAAA", "firstFactor": not_b64 }), 400),
+        (
+            json!({ "challengeIdentifier": "AAAA", "firstFactor": { "kind": "Password", "credentialAssertion": {} } }),
+            400,
+        ),
+        (json!({ "challengeIdentifier": "AAAA" }), 400),
+    ] {
+        let reply = h.post_bare("/auth/action", &body).await;
+        assert_eq!(reply.status, status, "{body}: {}", reply.text());
+        reply.error_code();
+    }
+    // A real challenge signed by an unknown credential: 403 before the enclave.
+    let init =
+        json!({ "userActionPayload": "", "userActionHttpMethod": "POST", "userActionHttpPath": "/wallets" });
+    let challenge = h.post_bare("/auth/action/init", &init).await.json();
+    let body = json!({
+        "challengeIdentifier": challenge["challengeIdentifier"],
+        "firstFactor": stranger.assertion(challenge["challenge"].as_str().unwrap()),
+    });
+    let reply = h.post_bare("/auth/action", &body).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (403, "forbidden"));
+    // Registration codes: a bad role or name is 400 even with a user action.
+    let auth = h.auth();
+    for body in [&br#"{"role":"Owner"}"#[..], br#"{"username":""}"#, br#"{"unknown":1}"#] {
+        let reply = http(
+            h.addr,
+            "POST",
+            "/auth/registration/codes",
+            &[("authorization", &auth), ("x-user-action", "t")],
+            Some(body),
+        )
+        .await;
+        assert_eq!(reply.status, 400, "{}", reply.text());
+    }
+    assert_eq!(
+        (h.enclave_calls("Challenge"), h.enclave_calls("UserAction"), h.enclave_calls("Call")),
+        (before.0 + 1, before.1, before.2)
+    );
+}

@@ -435,6 +435,7 @@ pub(crate) mod tests {
         assert_eq!(store.first_org().await.unwrap(), None, "the old identity is gone: dev re-bootstraps");
         use crate::store::WalletStore as _;
         assert!(store.get_wallet("or-old", "wa-old").await.unwrap().is_some(), "wallets are kept");
+        assert_eq!(store.get_sealed_wallet("or-old", "wa-old").await.unwrap(), None, "but cannot sign");
         org(&store).await;
     }
 }
