@@ -261,6 +261,18 @@ async fn a_bearer_alone_or_a_bad_signature_header_changes_nothing_and_asks_the_e
 
     let ann = register_member(&h, "ann", 4).await;
     let before = (wallet_count(&h).await, h.enclave_calls("Call"));
+    // Ann signs the admin's user-action challenge with her own credential: refused by the parent.
+    let init =
+        json!({ "userActionPayload": "", "userActionHttpMethod": "POST", "userActionHttpPath": "/wallets" });
+    let challenge = h.post_bare("/auth/action/init", &init).await.json();
+    let body = json!({
+        "challengeIdentifier": challenge["challengeIdentifier"],
+        "firstFactor": ann.client.assertion(challenge["challenge"].as_str().unwrap()),
+    });
+    let actions = h.enclave_calls("UserAction");
+    let reply = post(&h, "/auth/action", &[("authorization", &ann.bearer)], &body).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (403, "forbidden"));
+    assert_eq!(h.enclave_calls("UserAction"), actions, "refused before the enclave");
     // Ann's bearer with the admin's signature, and the admin's user action with ann's bearer.
     let signed = h.client.one_shot("POST", "/wallets", br#"{"curve":"ed25519"}"#, "abcdefghijklmnoq");
     let reply = http(

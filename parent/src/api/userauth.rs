@@ -371,7 +371,10 @@ pub(super) async fn action(
     JsonBody(body): JsonBody<SignedChallenge>,
 ) -> Result<Json<UserActionAnswer>, ApiError> {
     let assertion = decode_assertion(&body.first_factor)?;
-    peek(&body.challenge_identifier, "challengeIdentifier")?;
+    let named = peek(&body.challenge_identifier, "challengeIdentifier")?;
+    if (named.org_id.as_str(), named.user_id.as_str()) != (caller.org_id.as_str(), caller.user_id.as_str()) {
+        return Err(ApiError::Forbidden("the challenge is another user's".into()));
+    }
     let credential = own_credential(&state, &assertion.cred_id, &caller.org_id, &caller.user_id).await?;
     let app = app_for(&state, &caller.org_id, &headers).await?;
     let user = user_for(&state, &caller).await?;
