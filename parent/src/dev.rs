@@ -202,7 +202,9 @@ async fn reusable_credential(store: &dyn Store, path: &Path, user_id: &str) -> O
 pub async fn wait_ready(state: &AppState, limit: Duration) -> Result<(), DevError> {
     let deadline = Instant::now() + limit;
     loop {
-        if let Ok(Response::Pong(pong)) = state.enclave_call(Request::Ping).await
+        // The client itself, not `enclave_call`: a child still starting is not worth a warning
+        // (or a metric) every 50 ms.
+        if let Ok(Response::Pong(pong)) = state.enclave.call(Request::Ping).await
             && pong.ready
         {
             return Ok(());
