@@ -1,10 +1,9 @@
 //! API access keys: HS256 JWTs signed with a per-deployment secret kept in
 //! `DATA_DIR/jwt-secret` (32 random bytes, mode 0600, created on first start).
 //!
-//! Known gap: until user-action signing lands, this access token is the only authentication of
-//! the `/wallets` routes, signing included. The design requires that a JWT alone never suffice to
-//! sign or to change credentials; the enclave-verified user signature (`X-User-Action`) is what
-//! will close that gap.
+//! A token alone authorises reads only: every state-changing call also carries the user's
+//! signature (`X-User-Action` or the one-shot headers), which the enclave checks (see
+//! [`crate::api::calls`]).
 
 use std::io::Write as _;
 use std::path::Path;

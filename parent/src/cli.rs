@@ -3,6 +3,8 @@
 //! ```text
 //! signer-parent serve --listen 127.0.0.1:8080 --enclave unix:PATH|vsock:CID:PORT --data-dir DIR
 //! signer-parent dev   --listen 127.0.0.1:PORT --data-dir DIR [--enclave-bin PATH]
+//! signer-parent org create --data-dir DIR --enclave ADDR --name NAME --admin-username U
+//!                          --origin O --rp-id R [--code-ttl-secs 86400] --json
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -10,17 +12,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use signer_common::api::auth::RegistrationCodeAnswer;
+use signer_common::identity::UserVerification;
 use signer_transport::EnclaveAddr;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::api::health::metrics_router;
+use crate::api::userauth::rfc3339_ms;
 use crate::api::{AppState, router_with};
 use crate::auth::TokenKeys;
 use crate::dev::{self, Supervisor};
 use crate::enclave::{DEFAULT_POOL_SIZE, EnclaveClient};
 use crate::limits::defaults;
 use crate::metrics::Metrics;
+use crate::org::{NewOrg, create_org};
 use crate::ratelimit::Rate;
 use crate::server::{self, ConnectionLimits};
 use crate::store::{SqliteStore, Store};
@@ -61,6 +67,8 @@ pub enum Command {
     /// Run the whole stack on one machine: a mock-NSM enclave child process and the HTTP API, with
     /// a bootstrapped dev organisation in DATA_DIR/dev-credentials.json. Not for production.
     Dev(DevArgs),
+    /// Operator commands on organisations.
+    Org(OrgArgs),
 }
 
 /// Options shared by both subcommands.
@@ -120,6 +128,54 @@ pub struct DevArgs {
     /// The enclave binary (default: `signer-enclave` next to this executable).
     #[arg(long)]
     pub enclave_bin: Option<PathBuf>,
+}
+
+/// How long `dev` waits for its enclave to answer ready.
+pub const DEV_ENCLAVE_START: Duration = Duration::from_secs(30);
+
+/// `org`.
+#[derive(Debug, Args)]
+pub struct OrgArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: OrgCommand,
+}
+
+/// The `org` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organisation through a running enclave, and print the first admin's one-time
+    /// registration code (the answer of `POST /auth/registration/codes`).
+    Create(OrgCreateArgs),
+}
+
+/// `org create`.
+#[derive(Debug, Args)]
+pub struct OrgCreateArgs {
+    /// The data directory (database).
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// The enclave socket: `unix:PATH` or `vsock:CID:PORT`.
+    #[arg(long)]
+    pub enclave: EnclaveAddr,
+    /// The organisation's display name (also the relying party's).
+    #[arg(long)]
+    pub name: String,
+    /// The first admin's login name.
+    #[arg(long)]
+    pub admin_username: String,
+    /// The default application's expected origin, e.g. `https://app.example.com`.
+    #[arg(long)]
+    pub origin: String,
+    /// The default application's WebAuthn relying-party id, e.g. `app.example.com`.
+    #[arg(long)]
+    pub rp_id: String,
+    /// How long the registration code lives, in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    pub code_ttl_secs: u64,
+    /// Print the answer as JSON (the only format).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// A failure that ends the program, as one line.
@@ -184,7 +240,38 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Dev(args) => dev(args).await,
+        Command::Org(OrgArgs { command: OrgCommand::Create(args) }) => org_create(args).await,
     }
+}
+
+async fn org_create(args: OrgCreateArgs) -> Result<(), CliError> {
+    create_private_dir(&args.data_dir)?;
+    let (store, tokens) = open_store(&args.data_dir).await?;
+    let state = AppState {
+        enclave: EnclaveClient::new(args.enclave, 1, Duration::from_secs(10)),
+        store,
+        tokens,
+        metrics: Arc::new(Metrics::new()),
+    };
+    let new = NewOrg {
+        name: args.name,
+        admin_username: args.admin_username.clone(),
+        origin: args.origin,
+        rp_id: args.rp_id,
+        user_verification: UserVerification::Preferred,
+        code_ttl_secs: args.code_ttl_secs,
+    };
+    let created = create_org(&state, new).await.map_err(|e| fail("creating the organisation", e))?;
+    let answer = RegistrationCodeAnswer {
+        registration_code: created.created.registration_code,
+        org_id: created.org.id,
+        username: Some(args.admin_username),
+        role: "Admin".into(),
+        expires_at: rfc3339_ms(created.created.expires_at_ms),
+    };
+    let json = serde_json::to_string(&answer).map_err(|e| fail("answer JSON", e))?;
+    println!("{json}");
+    Ok(())
 }
 
 async fn open_store(data_dir: &Path) -> Result<(Arc<dyn Store>, Arc<TokenKeys>), CliError> {
@@ -264,17 +351,28 @@ async fn dev(args: DevArgs) -> Result<(), CliError> {
     // A free port by default: several dev stacks (tests) run side by side.
     let metrics = bind_metrics(&args.common, Some("127.0.0.1:0")).await?;
     let (store, tokens) = open_store(dir).await?;
-    let credentials =
-        dev::bootstrap(store.as_ref(), &tokens, dir, local).await.map_err(|e| fail("dev bootstrap", e))?;
+    let supervisor = Supervisor::start(bin, dir.clone());
+    let enclave = EnclaveAddr::Unix(dir.join(dev::ENCLAVE_SOCKET));
+    let state = state(&args.common, enclave, store, tokens);
+    // The bootstrap goes through the enclave, as an operator and a client would.
+    let bootstrapped = async {
+        dev::wait_ready(&state, DEV_ENCLAVE_START).await?;
+        dev::bootstrap(&state, dir, local).await
+    }
+    .await;
+    let credentials = match bootstrapped {
+        Ok(credentials) => credentials,
+        Err(e) => {
+            supervisor.stop().await;
+            return Err(fail("dev bootstrap", e));
+        }
+    };
     tracing::info!(
         org_id = %credentials.org_id,
         user_id = %credentials.user_id,
         file = %dir.join(dev::CREDENTIALS_FILE).display(),
         "dev credentials written"
     );
-    let supervisor = Supervisor::start(bin, dir.clone());
-    let enclave = EnclaveAddr::Unix(dir.join(dev::ENCLAVE_SOCKET));
-    let state = state(&args.common, enclave, store, tokens);
     let served = serve_http(listener, metrics, state, &args.common).await;
     supervisor.stop().await;
     served
@@ -321,11 +419,13 @@ pub async fn serve_http(
         tracing::info!(addr = %addr, "serving /metrics");
     }
     let app = router_with(state, Duration::from_millis(common.request_timeout_ms), rate);
+    // Before the server answers anything: a client that saw an answer may send SIGTERM.
+    let signal = shutdown_signal();
     let mut server = tokio::spawn(server::serve(listener, app, limits, stopped));
     eprintln!("signer-parent listening on http://{local}");
     tracing::info!(addr = %local, "listening");
     tokio::select! {
-        signal = shutdown_signal() => {
+        signal = signal => {
             tracing::info!(signal, "shutting down: draining in-flight requests");
         }
         ended = &mut server => {
@@ -348,18 +448,23 @@ pub async fn serve_http(
 }
 
 /// Resolves on SIGINT or SIGTERM, naming the signal.
-async fn shutdown_signal() -> &'static str {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGTERM");
-            let _ = tokio::signal::ctrl_c().await;
-            return "SIGINT";
+/// Registers for SIGTERM now (a signal that arrives once this returns is caught, not fatal)
+/// and answers a future that resolves on SIGTERM or SIGINT.
+fn shutdown_signal() -> impl std::future::Future<Output = &'static str> {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let mut term = match term {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                let _ = tokio::signal::ctrl_c().await;
+                return "SIGINT";
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
     }
 }
 
@@ -386,7 +491,7 @@ mod tests {
                 assert_eq!(a.common.listen, "127.0.0.1:8080");
                 assert_eq!(a.common.enclave_pool, DEFAULT_POOL_SIZE);
             }
-            Command::Dev(_) => panic!("dev"),
+            _ => panic!("not serve"),
         }
         let cli = Cli::try_parse_from([
             "signer-parent",
@@ -401,7 +506,7 @@ mod tests {
         .unwrap();
         match cli.command {
             Command::Dev(a) => assert_eq!(a.enclave_bin, Some(PathBuf::from("/bin/e"))),
-            Command::Serve(_) => panic!("serve"),
+            _ => panic!("not dev"),
         }
         assert!(
             Cli::try_parse_from(["signer-parent", "serve", "--data-dir", "/d", "--enclave", "tcp:1"])
@@ -432,8 +537,38 @@ mod tests {
                 assert_eq!((a.common.max_connections, a.common.attestation_rate), (7, 0.5));
                 assert_eq!(a.common.header_timeout_ms, defaults::HEADER_TIMEOUT_MS);
             }
-            Command::Dev(_) => panic!("dev"),
+            _ => panic!("not serve"),
         }
+        let cli = Cli::try_parse_from([
+            "signer-parent",
+            "org",
+            "create",
+            "--data-dir",
+            "/d",
+            "--enclave",
+            "unix:/e",
+            "--name",
+            "Acme",
+            "--admin-username",
+            "ann",
+            "--origin",
+            "https://acme.example",
+            "--rp-id",
+            "acme.example",
+            "--json",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Org(OrgArgs { command: OrgCommand::Create(a) }) => {
+                assert_eq!(
+                    (a.name.as_str(), a.admin_username.as_str(), a.code_ttl_secs),
+                    ("Acme", "ann", 86_400)
+                );
+                assert_eq!((a.origin.as_str(), a.rp_id.as_str()), ("https://acme.example", "acme.example"));
+            }
+            _ => panic!("not org create"),
+        }
+        assert!(Cli::try_parse_from(["signer-parent", "org", "create", "--data-dir", "/d"]).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Dev mode: bootstrap of an organisation with an admin user and a key credential, written to
-//! `DATA_DIR/dev-credentials.json`, and supervision of a local mock-NSM enclave process.
+//! Dev mode: bootstrap of an organisation with an admin user and a key credential, made through
+//! the enclave as an operator and a client would, written to `DATA_DIR/dev-credentials.json`;
+//! and supervision of a local mock-NSM enclave process.
 //!
 //! Everything here is for a laptop or CI only: the parent generates the user's private key itself
 //! and writes it to disk, which defeats the point of user-held credentials.
@@ -9,19 +10,28 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{
-    DecodePrivateKey as _, EncodePrivateKey as _, KeypairBytes, spki::der::pem::LineEnding,
+    DecodePrivateKey as _, EncodePrivateKey as _, EncodePublicKey as _, KeypairBytes,
+    spki::der::pem::LineEnding,
 };
+use ed25519_dalek::{Signer as _, SigningKey};
 use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use signer_common::api::auth::KeyAttestation;
 use signer_common::encoding::to_b64url;
+use signer_common::identity::{CredentialKind, Record, UserVerification};
+use signer_common::protocol::{NewCredential, Register, RegistrationInit, Request, Response};
+use signer_common::userauth::CredentialPublicKey;
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::{now_rfc3339, random_hex};
-use crate::auth::{DEV_TOKEN_LIFETIME, TokenKeys, write_private_file};
-use crate::store::{AppRecord, CredentialRecord, OrgRecord, Store, UserRecord};
+use crate::api::userauth::app_body;
+use crate::api::{AppState, now_rfc3339};
+use crate::auth::{DEV_TOKEN_LIFETIME, write_private_file};
+use crate::error::ApiError;
+use crate::org::{CreatedOrg, NewOrg, create_org};
+use crate::store::Store;
 
 /// The credentials file written by dev mode.
 pub const CREDENTIALS_FILE: &str = "dev-credentials.json";
@@ -111,10 +121,6 @@ impl std::fmt::Debug for DevKeyCredential {
     }
 }
 
-fn random_id(prefix: &str) -> Result<String, DevError> {
-    Ok(format!("{prefix}-{}", random_hex(16).map_err(|e| DevError::new("ids", e))?))
-}
-
 /// The key as PKCS#8 v1 PEM (RFC 5208: version 0, no public key). `to_pkcs8_pem` of the key itself
 /// writes v2 (RFC 5958, with the public key), which OpenSSL 3 and Python `cryptography` refuse for
 /// Ed25519.
@@ -124,47 +130,125 @@ fn pkcs8_v1_pem(key: &SigningKey) -> Result<String, DevError> {
     Ok(pem.as_str().to_owned())
 }
 
-/// A new Ed25519 key credential for `user_id`: the store record and the file entry.
-fn new_key_credential(user_id: &str, date: &str) -> Result<(CredentialRecord, DevKeyCredential), DevError> {
-    let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| DevError::new("random number generator", e))?;
+fn random_bytes<const N: usize>() -> Result<[u8; N], DevError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| DevError::new("random number generator", e))?;
+    Ok(bytes)
+}
+
+/// A new Ed25519 key and the `credentialInfo` of its registration over `challenge`, as a client
+/// makes it (API.md, "Registration and login", Key): client data `key.create`, attestation data
+/// the JSON `{ publicKey: PEM SPKI, signature: base64url }`.
+fn new_key_registration(
+    challenge: &str,
+    origin: &str,
+) -> Result<(NewCredential, DevKeyCredential), DevError> {
+    let mut seed = random_bytes::<32>()?;
     let key = SigningKey::from_bytes(&seed);
     seed.fill(0);
-    let pem = pkcs8_v1_pem(&key)?;
-    let mut id = [0u8; 16];
-    getrandom::fill(&mut id).map_err(|e| DevError::new("random number generator", e))?;
-    let cred_id = to_b64url(&id);
-    let record = CredentialRecord {
-        cred_id: cred_id.clone(),
-        user_id: user_id.to_owned(),
-        kind: "Key".to_owned(),
-        algorithm: "EdDSA".to_owned(),
-        public_key: key.verifying_key().to_bytes().to_vec(),
-        date_created: date.to_owned(),
+    let cred_id = random_bytes::<16>()?;
+    // 1. The client data, whose exact bytes are signed.
+    let client_data = serde_json::to_vec(&serde_json::json!({
+        "type": "key.create",
+        "challenge": challenge,
+        "origin": origin,
+    }))
+    .map_err(|e| DevError::new("client data", e))?;
+    // 2. The signature over them, and the public key as PEM SubjectPublicKeyInfo.
+    let signature = key.sign(&client_data);
+    let public_key = key
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| DevError::new("public key PEM", e))?;
+    let attestation = KeyAttestation { public_key, signature: to_b64url(&signature.to_bytes()) };
+    let attestation_data =
+        serde_json::to_vec(&attestation).map_err(|e| DevError::new("attestation data", e))?;
+    let credential = NewCredential {
+        kind: CredentialKind::Key,
+        cred_id: ByteBuf::from(cred_id.to_vec()),
+        client_data: ByteBuf::from(client_data),
+        attestation_data: ByteBuf::from(attestation_data),
+        name: "dev key".to_owned(),
     };
     let entry = DevKeyCredential {
         kind: "Key".to_owned(),
-        cred_id,
+        cred_id: to_b64url(&cred_id),
         algorithm: "EdDSA".to_owned(),
-        private_key_pem: pem,
+        private_key_pem: pkcs8_v1_pem(&key)?,
     };
-    Ok((record, entry))
+    Ok((credential, entry))
 }
 
-/// The credential in an existing credentials file, if it is still the stored credential of
+/// The credential in an existing credentials file, if it is still a stored credential of
 /// `user_id` and its private key matches the stored public key; its key is rewritten in the v1
 /// form (files written before held v2).
 async fn reusable_credential(store: &dyn Store, path: &Path, user_id: &str) -> Option<DevKeyCredential> {
     let text = std::fs::read_to_string(path).ok()?;
     let old: DevCredentials = serde_json::from_str(&text).ok()?;
     let mut entry = old.credential;
-    let stored = store.get_credential(&entry.cred_id).await.ok()??;
+    let cred_id = signer_common::encoding::from_b64(&entry.cred_id).ok()?;
+    let stored = store.get_credential(&cred_id).await.ok()??;
+    let Ok(Record::Credential(stored)) = stored.record.decode_unverified() else { return None };
     let key = SigningKey::from_pkcs8_pem(&entry.private_key_pem).ok()?;
-    if stored.user_id != user_id || stored.public_key != key.verifying_key().to_bytes() {
+    let CredentialPublicKey::Ed25519(public) = &stored.public_key else { return None };
+    if stored.user_id != user_id || public.as_slice() != key.verifying_key().to_bytes() {
         return None;
     }
     entry.private_key_pem = pkcs8_v1_pem(&key).ok()?;
     Some(entry)
+}
+
+/// Waits until the enclave answers that it is ready (at most `limit`).
+pub async fn wait_ready(state: &AppState, limit: Duration) -> Result<(), DevError> {
+    let deadline = Instant::now() + limit;
+    loop {
+        // The client itself, not `enclave_call`: a child still starting is not worth a warning
+        // (or a metric) every 50 ms.
+        if let Ok(Response::Pong(pong)) = state.enclave.call(Request::Ping).await
+            && pong.ready
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(DevError("the dev enclave did not become ready".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Registers the dev admin through the enclave as a client would: `RegistrationInit` with the
+/// organisation's code, then `Register` with a new Ed25519 Key credential; stores the records.
+async fn register_admin(state: &AppState, org: &CreatedOrg) -> Result<(String, DevKeyCredential), DevError> {
+    let api = |context: &'static str| move |e: ApiError| DevError::new(context, e);
+    let app = app_body(&org.app).map_err(api("application"))?;
+    let init = RegistrationInit {
+        app: org.app.clone(),
+        org_id: org.org.id.clone(),
+        username: DEV_USERNAME.to_owned(),
+        registration_code: org.created.registration_code.clone(),
+    };
+    let challenge =
+        match state.enclave_call(Request::RegistrationInit(init)).await.map_err(api("registration init"))? {
+            Response::RegistrationChallenge(c) => c,
+            _ => return Err(DevError("the enclave answered another thing to RegistrationInit".into())),
+        };
+    let (credential, entry) = new_key_registration(&challenge.challenge, &app.origin)?;
+    let register = Register { app: org.app.clone(), temporary_token: challenge.temporary_token, credential };
+    let registered =
+        match state.enclave_call(Request::Register(register)).await.map_err(api("registration"))? {
+            Response::Registered(r) => r,
+            _ => return Err(DevError("the enclave answered another thing to Register".into())),
+        };
+    let user_id = match registered.user.decode_unverified() {
+        Ok(Record::User(u)) => u.user_id,
+        _ => return Err(DevError("the enclave answered a user record that does not decode".into())),
+    };
+    state
+        .store
+        .insert_user(registered.user, registered.credential, now_rfc3339())
+        .await
+        .map_err(|e| DevError::new("store", e))?;
+    Ok((user_id, entry))
 }
 
 /// Writes `data_dir/pcrs.json`: the PCRs the mock NSM will report for the enclave executable
@@ -187,77 +271,65 @@ pub fn write_pcrs(data_dir: &Path, enclave_bin: &Path) -> Result<(), DevError> {
         .map_err(|e| DevError::new(&path.display().to_string(), e))
 }
 
-/// Makes sure the store holds a dev organisation, admin user, key credential and default app;
-/// writes `data_dir/dev-credentials.json` (mode 0600) with a fresh access token.
+/// Makes sure the store holds a dev organisation with its default application and an admin
+/// with a Key credential, all made through the (running) enclave; writes
+/// `data_dir/dev-credentials.json` (mode 0600) with a fresh access token. On a restart the
+/// identity is kept (the dev master key persists, so its records stay valid), and the
+/// application keeps the origin it was created with (a notarized record; Key credentials name
+/// it in their client data whatever port the parent listens on).
 pub async fn bootstrap(
-    store: &dyn Store,
-    tokens: &TokenKeys,
+    state: &AppState,
     data_dir: &Path,
     listen: SocketAddr,
 ) -> Result<DevCredentials, DevError> {
     let path = data_dir.join(CREDENTIALS_FILE);
-    let origin = format!("http://localhost:{}", listen.port());
+    let store = state.store.as_ref();
     let store_err = |e| DevError::new("store", e);
 
-    let (org_id, user_id, app_id, credential) = match store.first_org().await.map_err(store_err)? {
+    let (org_id, user_id, app, credential) = match store.first_org().await.map_err(store_err)? {
         None => {
-            let date = now_rfc3339();
-            let org = OrgRecord { id: random_id("or")?, name: "dev".to_owned(), date_created: date.clone() };
-            let user = UserRecord {
-                id: random_id("us")?,
-                org_id: org.id.clone(),
-                username: DEV_USERNAME.to_owned(),
-                date_created: date.clone(),
-            };
-            let app = AppRecord {
-                app_id: random_id("ap")?,
-                org_id: org.id.clone(),
-                origin: origin.clone(),
+            let new = NewOrg {
+                name: "dev".to_owned(),
+                admin_username: DEV_USERNAME.to_owned(),
+                origin: format!("http://localhost:{}", listen.port()),
                 rp_id: "localhost".to_owned(),
-                date_created: date.clone(),
+                user_verification: UserVerification::Preferred,
+                code_ttl_secs: 600,
             };
-            let (record, entry) = new_key_credential(&user.id, &date)?;
-            let ids = (org.id.clone(), user.id.clone(), app.app_id.clone());
-            store.insert_org_bootstrap(org, user, record, app).await.map_err(store_err)?;
-            tracing::info!(org_id = %ids.0, user_id = %ids.1, "bootstrapped the dev organisation");
-            (ids.0, ids.1, ids.2, entry)
+            let org = create_org(state, new)
+                .await
+                .map_err(|e| DevError::new("creating the dev organisation", e))?;
+            let (user_id, entry) = register_admin(state, &org).await?;
+            tracing::info!(org_id = %org.org.id, user_id = %user_id, "bootstrapped the dev organisation");
+            (org.org.id, user_id, org.app, entry)
         }
         Some(org) => {
-            let user = store.find_user(&org.id, DEV_USERNAME).await.map_err(store_err)?.ok_or_else(|| {
+            let stale = || {
                 DevError(format!(
-                    "the store's organisation has no user {DEV_USERNAME}; use a fresh --data-dir"
+                    "the data directory's organisation has no {DEV_USERNAME} with the key of {CREDENTIALS_FILE}; \
+                     use a fresh --data-dir"
                 ))
-            })?;
-            let app = store.default_app(&org.id).await.map_err(store_err)?.ok_or_else(|| {
-                DevError("the store's organisation has no application; use a fresh --data-dir".into())
-            })?;
-            if app.origin != origin {
-                store.set_app_origin(&app.app_id, &origin).await.map_err(store_err)?;
-                tracing::info!(origin = %origin, "dev application origin follows the listen port");
-            }
-            let entry = match reusable_credential(store, &path, &user.id).await {
-                Some(entry) => entry,
-                None => {
-                    tracing::warn!("{CREDENTIALS_FILE} is missing or stale: adding a new key credential");
-                    let (record, entry) = new_key_credential(&user.id, &now_rfc3339())?;
-                    store.insert_credential(record).await.map_err(store_err)?;
-                    entry
-                }
             };
-            (org.id, user.id, app.app_id, entry)
+            let user = store.find_user(&org.id, DEV_USERNAME).await.map_err(store_err)?.ok_or_else(stale)?;
+            let Ok(Record::User(user)) = user.decode_unverified() else { return Err(stale()) };
+            let app = store.get_app(&org.id, None).await.map_err(store_err)?.ok_or_else(stale)?;
+            let entry = reusable_credential(store, &path, &user.user_id).await.ok_or_else(stale)?;
+            (org.id, user.user_id, app, entry)
         }
     };
-
-    let access_token =
-        tokens.issue(&user_id, &org_id, DEV_TOKEN_LIFETIME).map_err(|e| DevError::new("access token", e))?;
+    let app = app_body(&app).map_err(|e| DevError::new("application", e))?;
+    let access_token = state
+        .tokens
+        .issue(&user_id, &org_id, DEV_TOKEN_LIFETIME)
+        .map_err(|e| DevError::new("access token", e))?;
     let credentials = DevCredentials {
         url: format!("http://{listen}"),
         org_id,
         user_id,
         username: DEV_USERNAME.to_owned(),
         access_token,
-        app_id,
-        origin,
+        app_id: app.app_id,
+        origin: app.origin,
         credential,
     };
     let json = serde_json::to_vec_pretty(&credentials).map_err(|e| DevError::new("credentials JSON", e))?;
@@ -383,54 +455,6 @@ async fn supervise(bin: PathBuf, data_dir: PathBuf, mut stopped: watch::Receiver
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{IdentityStore as _, SqliteStore};
-
-    #[tokio::test]
-    async fn bootstrap_creates_then_keeps_the_identity() {
-        use std::os::unix::fs::PermissionsExt as _;
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open_in(dir.path()).unwrap();
-        let tokens = TokenKeys::load_or_create(dir.path()).unwrap();
-        let first = bootstrap(&store, &tokens, dir.path(), "127.0.0.1:4001".parse().unwrap()).await.unwrap();
-        let path = dir.path().join(CREDENTIALS_FILE);
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        for field in ["url", "orgId", "userId", "username", "accessToken", "appId", "origin"] {
-            assert!(json[field].is_string(), "{field}");
-        }
-        assert_eq!(json["url"], "http://127.0.0.1:4001");
-        assert_eq!(json["origin"], "http://localhost:4001");
-        assert_eq!(json["credential"]["kind"], "Key");
-        assert_eq!(json["credential"]["algorithm"], "EdDSA");
-        assert_eq!(
-            signer_common::encoding::from_b64(json["credential"]["credId"].as_str().unwrap()).unwrap().len(),
-            16
-        );
-        let pem = json["credential"]["privateKeyPem"].as_str().unwrap();
-        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
-        let key = SigningKey::from_pkcs8_pem(pem).unwrap();
-        let stored = store.get_credential(&first.credential.cred_id).await.unwrap().unwrap();
-        assert_eq!(stored.public_key, key.verifying_key().to_bytes());
-        let claims = tokens.verify(&first.access_token).unwrap();
-        assert_eq!((claims.sub, claims.org), (first.user_id.clone(), first.org_id.clone()));
-
-        // A restart on another port keeps the identity, follows the port, issues a fresh token.
-        let second = bootstrap(&store, &tokens, dir.path(), "127.0.0.1:4002".parse().unwrap()).await.unwrap();
-        assert_eq!(
-            (&second.org_id, &second.user_id, &second.app_id),
-            (&first.org_id, &first.user_id, &first.app_id)
-        );
-        assert_eq!(second.credential, first.credential);
-        assert_eq!(second.url, "http://127.0.0.1:4002");
-        assert_eq!(second.origin, "http://localhost:4002");
-        assert_eq!(store.default_app(&first.org_id).await.unwrap().unwrap().origin, "http://localhost:4002");
-
-        // A lost credentials file: the same user gets a new credential.
-        std::fs::remove_file(&path).unwrap();
-        let third = bootstrap(&store, &tokens, dir.path(), "127.0.0.1:4002".parse().unwrap()).await.unwrap();
-        assert_eq!(third.user_id, first.user_id);
-        assert_ne!(third.credential.cred_id, first.credential.cred_id);
-    }
 
     /// Runs `program args` on the PEM in a file; `None` (with a printed notice) when the program
     /// is not installed.
@@ -451,7 +475,7 @@ mod tests {
 
     #[test]
     fn the_dev_key_is_pkcs8_v1_which_openssl_and_python_load() {
-        let (record, entry) = new_key_credential("us-1", "2026-12-01T00:00:00.000Z").unwrap();
+        let (registration, entry) = new_key_registration("Y2hhbGxlbmdl", "http://localhost:1").unwrap();
         let pem = &entry.private_key_pem;
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
         let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
@@ -463,7 +487,21 @@ mod tests {
             [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
         );
         let key = SigningKey::from_pkcs8_pem(pem).unwrap();
-        assert_eq!(record.public_key, key.verifying_key().to_bytes());
+        // The registration is the client's: key.create client data over the challenge, signed by
+        // this key, whose public key is the attestation's PEM.
+        use ed25519_dalek::pkcs8::DecodePublicKey as _;
+        let data: serde_json::Value = serde_json::from_slice(&registration.client_data).unwrap();
+        assert_eq!(
+            data,
+            serde_json::json!({ "type": "key.create", "challenge": "Y2hhbGxlbmdl", "origin": "http://localhost:1" })
+        );
+        let attestation: KeyAttestation = serde_json::from_slice(&registration.attestation_data).unwrap();
+        let public = ed25519_dalek::VerifyingKey::from_public_key_pem(&attestation.public_key).unwrap();
+        assert_eq!(public, key.verifying_key());
+        let signature = signer_common::encoding::from_b64(&attestation.signature).unwrap();
+        let signature = ed25519_dalek::Signature::from_slice(&signature).unwrap();
+        public.verify_strict(&registration.client_data, &signature).unwrap();
+        assert_eq!(signer_common::encoding::to_b64url(&registration.cred_id), entry.cred_id);
 
         if let Some(out) = load_with("openssl", &["pkey", "-in", "FILE", "-noout"], pem) {
             assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
@@ -475,23 +513,6 @@ mod tests {
             assert!(stdout.contains("Ed25519PrivateKey") || stdout.contains("NOTICE"), "{stdout}");
             eprint!("{stdout}");
         }
-    }
-
-    #[tokio::test]
-    async fn a_v2_key_from_an_older_file_is_rewritten_as_v1() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open_in(dir.path()).unwrap();
-        let tokens = TokenKeys::load_or_create(dir.path()).unwrap();
-        let addr = "127.0.0.1:4001".parse().unwrap();
-        let first = bootstrap(&store, &tokens, dir.path(), addr).await.unwrap();
-        let key = SigningKey::from_pkcs8_pem(&first.credential.private_key_pem).unwrap();
-        let v2 = key.to_pkcs8_pem(LineEnding::LF).unwrap().as_str().to_owned();
-        assert_ne!(v2, first.credential.private_key_pem);
-        let mut old = first.clone();
-        old.credential.private_key_pem = v2;
-        std::fs::write(dir.path().join(CREDENTIALS_FILE), serde_json::to_vec(&old).unwrap()).unwrap();
-        let again = bootstrap(&store, &tokens, dir.path(), addr).await.unwrap();
-        assert_eq!(again.credential, first.credential, "same credential, v1 form");
     }
 
     #[test]

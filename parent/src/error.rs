@@ -53,6 +53,18 @@ pub enum ApiError {
     /// No bearer token, or an invalid or expired one.
     #[error("missing or invalid access token")]
     Unauthorized,
+    /// A state-changing call without `X-User-Action` or the one-shot signature headers.
+    #[error(
+        "this call needs the user's signature: X-User-Action, or X-Request-Time, X-Request-Id and X-Request-Signature"
+    )]
+    UserActionRequired,
+    /// Not permitted: the enclave refused the user's signature, token or record, or the
+    /// credential is unknown or of another user.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The call conflicts with the current state (a username taken, the last active credential).
+    #[error("{0}")]
+    Conflict(String),
     /// No such wallet (or one of another organisation), or no such route.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -100,6 +112,8 @@ impl ApiError {
             | ApiError::EnclaveBadRequest(_)
             | ApiError::Unsupported(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::UserActionRequired | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -123,6 +137,9 @@ impl ApiError {
             ApiError::EnclaveBadRequest(_) => "bad_request",
             ApiError::Unsupported(_) => "unsupported",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::UserActionRequired => "user_action_required",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::Conflict(_) => "conflict",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
@@ -152,6 +169,8 @@ impl From<EnclaveError> for ApiError {
             ErrorCode::NotReady => ApiError::EnclaveNotReady(e.message),
             ErrorCode::NotFound => ApiError::NotFound("session document"),
             ErrorCode::Internal => ApiError::Internal(format!("enclave: {}", e.message)),
+            ErrorCode::Forbidden => ApiError::Forbidden(e.message),
+            ErrorCode::Conflict => ApiError::Conflict(e.message),
             // A code added to the protocol later: the enclave failed in a way this build does not
             // know; treat it as internal.
             _ => ApiError::Internal(format!("enclave: {:?}: {}", e.code, e.message)),
@@ -192,6 +211,8 @@ mod tests {
             (ErrorCode::SealedWalletInvalid, 500, "sealed_wallet_invalid"),
             (ErrorCode::NotReady, 503, "enclave_not_ready"),
             (ErrorCode::Internal, 500, "internal"),
+            (ErrorCode::Forbidden, 403, "forbidden"),
+            (ErrorCode::Conflict, 409, "conflict"),
         ];
         for (code, status, name) in cases {
             let e = ApiError::from(EnclaveError { code, message: "m".into() });

@@ -11,6 +11,7 @@
 //! - [`auth`]: access tokens (HS256 JWT) and the bearer-token extractor.
 //! - [`error`]: the one error enum of the API and its JSON shape.
 //! - [`metrics`]: a small Prometheus registry.
+//! - [`org`]: creating an organisation through the enclave.
 //! - [`server`]: the accept loop (header-read timeout, connection cap, drain).
 //! - [`ratelimit`]: the per-client rate limit of the attestation routes.
 //! - [`dev`]: dev-mode bootstrap and enclave supervision.
@@ -25,6 +26,7 @@ pub mod enclave;
 pub mod error;
 pub mod limits;
 pub mod metrics;
+pub mod org;
 pub mod ratelimit;
 pub mod server;
 pub mod store;

@@ -101,9 +101,23 @@ async fn dev_bootstraps_serves_and_shuts_down() {
     let reply = http(addr, "GET", "/readyz", &[], None).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     let auth = format!("Bearer {}", creds["accessToken"].as_str().unwrap());
-    let reply =
-        http(addr, "POST", "/wallets", &[("authorization", &auth)], Some(br#"{"curve":"secp256k1"}"#)).await;
+    // The admin was registered through the enclave, and the bearer token alone cannot create.
+    let calls = |name: &str| fake.requests.lock().unwrap().iter().filter(|n| **n == name).count();
+    assert_eq!((calls("CreateOrg"), calls("RegistrationInit"), calls("Register")), (1, 1, 1));
+    let body = br#"{"curve":"secp256k1"}"#;
+    let reply = http(addr, "POST", "/wallets", &[("authorization", &auth)], Some(body)).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (403, "user_action_required"));
+    assert_eq!(calls("Call"), 0);
+    // With a one-shot signature by the dev credential: created.
+    let dev: signer_parent::dev::DevCredentials = serde_json::from_value(creds.clone()).unwrap();
+    let client = support::KeyClient::from_dev(&dev);
+    let signed = client.one_shot("POST", "/wallets", body, "dev-binary-request-0001");
+    let mut headers = vec![("authorization", auth.as_str())];
+    headers.extend(signed.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let reply = http(addr, "POST", "/wallets", &headers, Some(body)).await;
     assert_eq!(reply.status, 201, "{}", reply.text());
+    // The whole client flow, on the fake enclave (`dev_enclave` runs it on the real one).
+    support::flow::full_key_flow(addr, &dev, "bob").await;
 
     let status = tokio::task::spawn_blocking(move || terminate(child)).await.unwrap();
     assert!(status.success(), "{status}");
@@ -122,16 +136,17 @@ async fn dev_bootstraps_serves_and_shuts_down() {
     .unwrap();
     let again: Value =
         serde_json::from_slice(&std::fs::read(data.join("dev-credentials.json")).unwrap()).unwrap();
-    for field in ["orgId", "userId", "username", "appId"] {
+    for field in ["orgId", "userId", "username", "appId", "origin"] {
         assert_eq!(again[field], creds[field], "{field}");
     }
     assert_eq!(again["credential"], creds["credential"]);
     assert_eq!(again["url"], format!("http://{addr2}"));
     let auth = format!("Bearer {}", again["accessToken"].as_str().unwrap());
     let reply = http(addr2, "GET", "/wallets", &[("authorization", &auth)], None).await;
-    assert_eq!(reply.json()["items"].as_array().unwrap().len(), 1);
+    // Reads are scoped to the organisation: the admin sees bob's wallet too.
+    assert_eq!(reply.json()["items"].as_array().unwrap().len(), 3);
     let status = tokio::task::spawn_blocking(move || terminate(child)).await.unwrap();
-    assert!(status.success());
+    assert!(status.success(), "{status}");
 }
 
 #[test]
@@ -149,4 +164,69 @@ fn dev_without_an_enclave_binary_fails_with_one_line() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("enclave binary not found"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_create_prints_the_first_admins_code_and_stores_the_org() {
+    use signer_parent::store::{IdentityStore as _, SqliteStore};
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Arc::new(Fake::default());
+    fake.ready.store(true, Ordering::SeqCst);
+    let socket = dir.path().join("enclave.sock");
+    tokio::spawn(run_fake(Listener::bind(&EnclaveAddr::Unix(socket.clone())).unwrap(), fake.clone()));
+    let data = dir.path().join("data");
+    let run = |extra: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_signer-parent"));
+        command
+            .args(["org", "create", "--data-dir"])
+            .arg(&data)
+            .arg("--enclave")
+            .arg(format!("unix:{}", socket.display()))
+            .args(extra)
+            .env("RUST_LOG", "off");
+        command
+    };
+    let args = [
+        "--name",
+        "Acme",
+        "--admin-username",
+        "ann",
+        "--origin",
+        "https://acme.example",
+        "--rp-id",
+        "acme.example",
+        "--json",
+    ];
+    let mut command = run(&args);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!((answer["username"].as_str(), answer["role"].as_str()), (Some("ann"), Some("Admin")));
+    assert!(answer["registrationCode"].is_string() && answer["expiresAt"].is_string(), "{answer}");
+    let org_id = answer["orgId"].as_str().unwrap();
+    assert_eq!(fake.requests.lock().unwrap().as_slice(), ["CreateOrg"]);
+    // The enclave got what the operator asked for, and the org and its app are stored.
+    let store = SqliteStore::open_in(&data).unwrap();
+    let app = store.get_app(org_id, None).await.unwrap().unwrap();
+    let signer_common::identity::Record::App(app) = app.decode_unverified().unwrap() else { panic!() };
+    assert_eq!(
+        (app.origin.as_str(), app.rp_id.as_str(), app.rp_name.as_str()),
+        ("https://acme.example", "acme.example", "Acme")
+    );
+
+    // A missing option or an unreachable enclave: non-zero, one line on stderr.
+    let mut command = run(&args[..4]);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    assert!(!output.status.success());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_signer-parent"));
+    command
+        .args(["org", "create", "--data-dir"])
+        .arg(&data)
+        .args(["--enclave", "unix:/nonexistent/enclave.sock"])
+        .args(args)
+        .env("RUST_LOG", "off");
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }

@@ -3,78 +3,21 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use signer_common::encoding::from_b64;
 use signer_common::protocol::ErrorCode;
-use signer_parent::api::health::metrics_router;
 use signer_parent::api::{AppState, router};
 use signer_parent::auth::TokenKeys;
 use signer_parent::enclave::EnclaveClient;
 use signer_parent::metrics::Metrics;
 use signer_parent::store::{SqliteStore, Store};
-use signer_transport::{EnclaveAddr, Listener};
-use support::{Fake, Reply, http, raw, run_fake};
-
-struct Harness {
-    addr: SocketAddr,
-    metrics_addr: SocketAddr,
-    fake: Arc<Fake>,
-    tokens: TokenKeys,
-    token: String,
-    dir: tempfile::TempDir,
-    _fake_task: tokio::task::JoinHandle<()>,
-}
-
-impl Harness {
-    async fn start() -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = EnclaveAddr::Unix(dir.path().join("enclave.sock"));
-        let fake = Arc::new(Fake::default());
-        fake.ready.store(true, Ordering::SeqCst);
-        let fake_task = tokio::spawn(run_fake(Listener::bind(&socket).unwrap(), fake.clone()));
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in(dir.path()).unwrap());
-        let tokens = TokenKeys::from_secret(&[7; 32]);
-        let token = tokens.issue("us-1", "or-1", Duration::from_secs(3600)).unwrap();
-        let metrics = Arc::new(Metrics::new());
-        let state = AppState {
-            enclave: EnclaveClient::new(socket, 2, Duration::from_secs(2)),
-            store,
-            tokens: Arc::new(tokens.clone()),
-            metrics: metrics.clone(),
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let metrics_addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, metrics_router(metrics)).await.unwrap() });
-        Harness { addr, metrics_addr, fake, tokens, token, dir, _fake_task: fake_task }
-    }
-
-    fn auth(&self) -> String {
-        format!("Bearer {}", self.token)
-    }
-
-    async fn get(&self, path: &str) -> Reply {
-        http(self.addr, "GET", path, &[("authorization", &self.auth())], None).await
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> Reply {
-        let body = serde_json::to_vec(body).unwrap();
-        http(self.addr, "POST", path, &[("authorization", &self.auth())], Some(&body)).await
-    }
-
-    async fn create(&self, curve: &str) -> Value {
-        let reply = self.post("/wallets", &json!({ "curve": curve })).await;
-        assert_eq!(reply.status, 201, "{}", reply.text());
-        reply.json()
-    }
-}
+use signer_transport::EnclaveAddr;
+use support::harness::Harness;
+use support::{http, raw};
 
 #[tokio::test]
 async fn health_readiness_and_unknown_routes() {
@@ -116,8 +59,7 @@ async fn enclave_down_is_503_and_nothing_is_stored() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
     let auth = format!("Bearer {token}");
-    let body = br#"{"curve":"ed25519"}"#;
-    let reply = http(addr, "POST", "/wallets", &[("authorization", &auth)], Some(body)).await;
+    let reply = http(addr, "GET", "/enclave/attestation", &[], None).await;
     assert_eq!((reply.status, reply.error_code().as_str()), (503, "enclave_unavailable"));
     let reply = http(addr, "GET", "/readyz", &[], None).await;
     assert_eq!((reply.status, reply.error_code().as_str()), (503, "enclave_unavailable"));
@@ -214,7 +156,9 @@ async fn create_get_list_and_org_scoping() {
     let auth = format!("Bearer {other}");
     let reply = http(h.addr, "GET", "/wallets/wa-0000", &[("authorization", &auth)], None).await;
     assert_eq!((reply.status, reply.error_code().as_str()), (404, "not_found"));
+    // Its bearer alone cannot sign either: refused before the enclave is asked.
     let body = json!({ "kind": "Hash", "hash": format!("0x{}", "00".repeat(32)) }).to_string();
+    let before = h.enclave_calls("Call");
     let reply = http(
         h.addr,
         "POST",
@@ -223,7 +167,8 @@ async fn create_get_list_and_org_scoping() {
         Some(body.as_bytes()),
     )
     .await;
-    assert_eq!(reply.status, 404);
+    assert_eq!((reply.status, reply.error_code().as_str()), (403, "user_action_required"));
+    assert_eq!(h.enclave_calls("Call"), before);
     let reply = http(h.addr, "GET", "/wallets", &[("authorization", &auth)], None).await;
     assert_eq!(reply.json(), json!({ "items": [] }));
 
@@ -262,7 +207,6 @@ async fn bad_inputs_are_400() {
             "invalid_hash_length",
         ),
         ("/wallets/wa-0000/signatures", br#"{"kind":"Hash"}"#.to_vec(), "invalid_parameter"),
-        ("/wallets/wa-0000/signatures", br#"{"kind":"Message","message":"0x01"}"#.to_vec(), "unsupported"),
     ];
     for (path, body, code) in cases {
         let reply = http(h.addr, "POST", path, &[("authorization", &auth)], Some(&body)).await;
@@ -286,6 +230,9 @@ async fn bad_inputs_are_400() {
     }
     let reply = http(h.addr, "GET", "/enclave/attestation?nonce=xyz", &[], None).await;
     assert_eq!((reply.status, reply.error_code().as_str()), (400, "invalid_nonce"));
+    // Refused by the enclave as unsupported, with a valid user action.
+    let reply = h.post("/wallets/wa-0000/signatures", &json!({ "kind": "Message", "message": "0x01" })).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (400, "unsupported"));
 }
 
 #[tokio::test]
@@ -335,14 +282,14 @@ async fn signatures_by_curve_with_nonce() {
     let ed = h.create("ed25519").await;
     let hash = format!("0x{}", "ab".repeat(32));
 
-    let reply = http(
-        h.addr,
-        "POST",
-        &format!("/wallets/{}/signatures", k1["id"].as_str().unwrap()),
-        &[("authorization", &h.auth()), ("x-request-nonce", "0xc0ffee")],
-        Some(json!({ "kind": "Hash", "hash": hash }).to_string().as_bytes()),
-    )
-    .await;
+    let reply = h
+        .call(
+            "POST",
+            &format!("/wallets/{}/signatures", k1["id"].as_str().unwrap()),
+            json!({ "kind": "Hash", "hash": hash }).to_string().as_bytes(),
+            &[("x-request-nonce", "0xc0ffee")],
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     let sig = reply.json();
     assert!(sig["id"].as_str().unwrap().starts_with("sig-"));
@@ -371,17 +318,9 @@ async fn x_attestation_session_answers_a_receipt_signature_and_session_id() {
     let path = format!("/wallets/{}/signatures", k1["id"].as_str().unwrap());
     let body = json!({ "kind": "Hash", "hash": format!("0x{}", "ab".repeat(32)) }).to_string();
     let send = |mode: &'static str| {
-        let (auth, path, body) = (h.auth(), path.clone(), body.clone());
-        async move {
-            http(
-                h.addr,
-                "POST",
-                &path,
-                &[("authorization", &auth), ("x-attestation", mode)],
-                Some(body.as_bytes()),
-            )
-            .await
-        }
+        let (path, body) = (path.clone(), body.clone());
+        let h = &h;
+        async move { h.call("POST", &path, body.as_bytes(), &[("x-attestation", mode)]).await }
     };
     let sig = send("session").await.json();
     assert_eq!(sig["attestationMode"], "session");
@@ -475,7 +414,7 @@ async fn enclave_endpoints_metrics_and_openapi() {
         "signer_http_requests_total{route=\"/wallets/{id}\",method=\"GET\",status=\"404\"} 1",
         "signer_http_requests_total{route=\"/enclave/root\",method=\"GET\",status=\"200\"} 1",
         "signer_http_request_duration_seconds_count{route=\"/wallets/{id}\",method=\"GET\"} 2",
-        "signer_enclave_requests_total{type=\"CreateWallet\",outcome=\"ok\"} 1",
+        "signer_enclave_requests_total{type=\"Call\",outcome=\"ok\"} 1",
         "signer_enclave_request_duration_seconds_count{type=\"Attest\"} 1",
     ] {
         assert!(text.contains(needle), "{needle}\n{text}");
@@ -485,9 +424,33 @@ async fn enclave_endpoints_metrics_and_openapi() {
     assert_eq!(reply.status, 200);
     let doc = reply.json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in
-        ["/wallets", "/wallets/{id}", "/wallets/{id}/signatures", "/enclave/attestation", "/enclave/root"]
-    {
+    for path in [
+        "/wallets",
+        "/wallets/{id}",
+        "/wallets/{id}/signatures",
+        "/enclave/attestation",
+        "/enclave/root",
+        "/auth/registration/init",
+        "/auth/registration",
+        "/auth/registration/codes",
+        "/auth/login/init",
+        "/auth/login",
+        "/auth/action/init",
+        "/auth/action",
+        "/auth/credentials/init",
+        "/auth/credentials",
+        "/auth/credentials/activate",
+        "/auth/credentials/deactivate",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path}");
+    }
+    // Every error code the API answers is listed, the new ones included.
+    let codes = &doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"];
+    for code in ["user_action_required", "forbidden", "conflict", "too_many_requests", "request_timeout"] {
+        assert!(codes.as_array().unwrap().contains(&json!(code)), "{code}");
+    }
+    for path in ["/wallets", "/wallets/{id}/signatures"] {
+        let params = doc["paths"][path]["post"]["parameters"].to_string();
+        assert!(params.contains("UserAction") && params.contains("RequestSignature"), "{path}");
     }
 }

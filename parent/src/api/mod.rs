@@ -10,10 +10,13 @@
 //!
 //! The JSON shapes are [`signer_common::api`]'s, shared with clients.
 //!
-//! Authentication: `/wallets*` requires `Authorization: Bearer <jwt>` and is scoped to the token's
-//! organisation. Known gap: until user-action signing (`X-User-Action`) lands, that token is the
-//! only authentication, also for creating wallets and signing, although the design says a JWT
-//! alone must never suffice to sign.
+//! - [`calls`]: the calls the enclave executes after checking the user's signature.
+//! - [`userauth`]: registration, login, user actions, credentials.
+//!
+//! Authentication: every route but the health, enclave and the four registration and login
+//! routes requires `Authorization: Bearer <jwt>`, scoped to the token's organisation. The bearer
+//! alone authorises reads only: state-changing calls also carry the user's signature
+//! (`X-User-Action` or the one-shot headers), which the enclave checks.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,17 +24,19 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 use crate::error::ApiError;
 use crate::limits::{BODY_LIMIT, defaults};
 use crate::ratelimit::{self, Rate, RateLimiter};
 
+pub mod calls;
 pub mod enclave;
 pub mod health;
 pub mod middleware;
 pub mod signatures;
 pub mod state;
+pub mod userauth;
 pub mod wallets;
 
 pub use middleware::{JsonBody, REQUEST_ID_HEADER};
@@ -56,6 +61,17 @@ pub fn router_with(state: AppState, request_timeout: Duration, attestation_rate:
         .route("/wallets", post(wallets::create_wallet).get(wallets::list_wallets))
         .route("/wallets/{id}", get(wallets::get_wallet))
         .route("/wallets/{id}/signatures", post(signatures::sign))
+        .route("/auth/registration/init", post(userauth::registration_init))
+        .route("/auth/registration", post(userauth::register))
+        .route("/auth/registration/codes", post(userauth::registration_codes))
+        .route("/auth/login/init", post(userauth::login_init))
+        .route("/auth/login", post(userauth::login))
+        .route("/auth/action/init", post(userauth::action_init))
+        .route("/auth/action", post(userauth::action))
+        .route("/auth/credentials/init", post(userauth::credentials_init))
+        .route("/auth/credentials", post(userauth::create_credential).get(userauth::list_credentials))
+        .route("/auth/credentials/activate", put(userauth::set_credential_status))
+        .route("/auth/credentials/deactivate", put(userauth::set_credential_status))
         .merge(attestation)
         .route("/enclave/root", get(enclave::root_certificate))
         .route("/healthz", get(health::healthz))

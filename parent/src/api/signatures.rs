@@ -3,20 +3,16 @@
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
-use serde_bytes::ByteBuf;
+use axum::http::{HeaderMap, Method, Uri};
 use signer_common::api::{
     Signature, SignatureEvidence, SignatureParts, SignatureRequest, attestation_mode_name,
 };
 use signer_common::encoding::{from_hex0x, to_b64url, to_hex0x};
-use signer_common::protocol::{
-    AttestationMode, Curve, Evidence, MAX_MESSAGE_LEN, Request, Response, SignKind, SignRequest,
-};
+use signer_common::protocol::{AttestationMode, Curve, Evidence, MAX_MESSAGE_LEN, Outcome, SignKind};
 
-use super::middleware::JsonBody;
-use super::state::{
-    AppState, header_attestation_mode, header_nonce, now_rfc3339, random_hex, store_error, unexpected,
-};
+use super::calls::{Forward, call_auth, forward as forward_call};
+use super::middleware::{RawBody, parse_json};
+use super::state::{AppState, header_attestation_mode, header_nonce, now_rfc3339, random_hex, store_error};
 use super::wallets::wallet_id;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -96,37 +92,52 @@ fn parse_sign_body(body: SignatureRequest) -> Result<(SignKind, Vec<u8>), ApiErr
     }
 }
 
+/// `POST /wallets/{id}/signatures`: executed by the enclave after it checks the user's signature
+/// and that the user owns the wallet.
 pub(super) async fn sign(
     State(state): State<AppState>,
     caller: Caller,
     path: Result<Path<String>, PathRejection>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<SignatureRequest>,
+    RawBody(bytes): RawBody,
 ) -> Result<Json<Signature>, ApiError> {
     let id = wallet_id(path)?;
-    let (kind, payload) = parse_sign_body(body)?;
-    let nonce = header_nonce(&headers)?;
+    let body: SignatureRequest = parse_json(&bytes)?;
+    let (kind, _payload) = parse_sign_body(body)?;
     let mode = header_attestation_mode(&headers)?;
+    // The user's authorisation before the wallet is looked up: nothing is read for a call
+    // without one.
+    header_nonce(&headers)?;
+    call_auth(&headers)?;
     let wallet = state.store.get_sealed_wallet(&caller.org_id, &id).await.map_err(store_error)?;
     let wallet = wallet.ok_or(ApiError::NotFound("wallet"))?;
     let request_id = format!("sig-{}", random_hex(16)?);
     // Into the request's span, so the one access-log line per request names them.
     tracing::Span::current()
         .record("signature_id", request_id.as_str())
-        .record("wallet_id", wallet.wallet_id.as_str());
-    let curve = wallet.curve;
-    let wallet_id = wallet.wallet_id.clone();
-    let request = SignRequest {
+        .record("wallet_id", wallet.sealed.wallet_id.as_str());
+    let curve = wallet.sealed.curve;
+    let wallet_id = wallet.sealed.wallet_id.clone();
+    let forward = Forward {
+        caller: &caller,
+        headers: &headers,
+        method: &method,
+        uri: &uri,
+        body: bytes,
         request_id: request_id.clone(),
-        wallet,
-        kind,
-        payload: ByteBuf::from(payload),
-        nonce,
+        wallet: Some(wallet),
+        with_credentials: false,
         attestation: mode,
     };
-    let signed = match state.enclave_call(Request::Sign(request)).await {
-        Ok(Response::Signed(signed)) => signed,
-        Ok(other) => return Err(unexpected(&other)),
+    let signed = match forward_call(&state, forward).await {
+        Ok(forwarded) => match forwarded.called.outcome {
+            Outcome::Signed(signed) => signed,
+            _ => {
+                return Err(ApiError::Internal("the enclave answered another outcome to a signature".into()));
+            }
+        },
         Err(e) => {
             if e == ApiError::SealedWalletInvalid {
                 // Read the row again next time rather than a remembered copy.

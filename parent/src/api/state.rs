@@ -59,8 +59,13 @@ impl AppState {
 fn request_type(request: &EnclaveRequest) -> &'static str {
     match request {
         EnclaveRequest::Ping => "Ping",
-        EnclaveRequest::CreateWallet(_) => "CreateWallet",
-        EnclaveRequest::Sign(_) => "Sign",
+        EnclaveRequest::CreateOrg(_) => "CreateOrg",
+        EnclaveRequest::RegistrationInit(_) => "RegistrationInit",
+        EnclaveRequest::Register(_) => "Register",
+        EnclaveRequest::Challenge(_) => "Challenge",
+        EnclaveRequest::Login(_) => "Login",
+        EnclaveRequest::UserAction(_) => "UserAction",
+        EnclaveRequest::Call(_) => "Call",
         EnclaveRequest::Attest(_) => "Attest",
         EnclaveRequest::RootCertificate => "RootCertificate",
         EnclaveRequest::SessionDocument(_) => "SessionDocument",
@@ -69,11 +74,16 @@ fn request_type(request: &EnclaveRequest) -> &'static str {
 }
 
 /// The error for an enclave answer of the wrong kind.
-pub(super) fn unexpected(answer: &EnclaveResponse) -> ApiError {
+pub fn unexpected(answer: &EnclaveResponse) -> ApiError {
     let name = match answer {
         EnclaveResponse::Pong(_) => "Pong",
-        EnclaveResponse::WalletCreated(_) => "WalletCreated",
-        EnclaveResponse::Signed(_) => "Signed",
+        EnclaveResponse::OrgCreated(_) => "OrgCreated",
+        EnclaveResponse::RegistrationChallenge(_) => "RegistrationChallenge",
+        EnclaveResponse::Registered(_) => "Registered",
+        EnclaveResponse::Challenge(_) => "Challenge",
+        EnclaveResponse::LoggedIn(_) => "LoggedIn",
+        EnclaveResponse::UserActionIssued(_) => "UserActionIssued",
+        EnclaveResponse::Called(_) => "Called",
         EnclaveResponse::Attestation(_) => "Attestation",
         EnclaveResponse::RootCertificate(_) => "RootCertificate",
         EnclaveResponse::SessionDocument(_) => "SessionDocument",
@@ -82,7 +92,8 @@ pub(super) fn unexpected(answer: &EnclaveResponse) -> ApiError {
     ApiError::Internal(format!("unexpected enclave answer: {name}"))
 }
 
-pub(super) fn store_error(e: StoreError) -> ApiError {
+/// A store failure as an API error (the detail is logged, not returned).
+pub fn store_error(e: StoreError) -> ApiError {
     ApiError::Internal(format!("store: {e}"))
 }
 

@@ -1,16 +1,22 @@
 //! `POST /wallets`, `GET /wallets/{id}`, `GET /wallets`.
+//!
+//! Reads need the bearer token alone and are scoped to its organisation (not to the wallet's
+//! owner: every member of an organisation sees its wallets; signing is the owner's only, which
+//! the enclave checks against the wallet's ownership record).
 
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use serde::Deserialize;
 use signer_common::api::{CreateWalletRequest, Wallet, WalletList};
 use signer_common::encoding::{to_b64url, to_hex0x};
-use signer_common::protocol::{AttestationMode, CreateWallet, Curve, Evidence, Request, Response};
+use signer_common::identity::Record;
+use signer_common::protocol::{AttestationMode, Curve, Evidence, Outcome};
 
-use super::middleware::JsonBody;
-use super::state::{AppState, header_nonce, now_rfc3339, random_hex, store_error, unexpected};
+use super::calls::{Forward, forward as forward_call};
+use super::middleware::{RawBody, parse_json};
+use super::state::{AppState, now_rfc3339, random_hex, store_error};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::store::WalletRecord;
@@ -40,27 +46,50 @@ pub fn wallet_json(w: &WalletRecord) -> Wallet {
     }
 }
 
+/// `POST /wallets`: executed by the enclave after it checks the user's signature (`X-User-Action`
+/// or one-shot headers); the sealed wallet and its ownership record are stored.
 pub(super) async fn create_wallet(
     State(state): State<AppState>,
     caller: Caller,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<CreateWalletRequest>,
+    RawBody(bytes): RawBody,
 ) -> Result<(StatusCode, Json<Wallet>), ApiError> {
+    let body: CreateWalletRequest = parse_json(&bytes)?;
     let curve: Curve = body.curve.parse().map_err(|_| ApiError::UnknownCurve)?;
     if body.name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME_LEN) {
         return Err(ApiError::InvalidParameter(format!("`name` is longer than {MAX_NAME_LEN} characters")));
     }
-    let nonce = header_nonce(&headers)?;
     let request_id = format!("wc-{}", random_hex(16)?);
     tracing::info!(request_id = %request_id, curve = curve.as_str(), "creating a wallet");
     // Wallet creation is rare: always a fresh document, which the wallet record keeps.
-    let create = CreateWallet { request_id, curve, nonce, attestation: AttestationMode::Fresh };
-    let answer = state.enclave_call(Request::CreateWallet(create)).await?;
-    let created = match answer {
-        Response::WalletCreated(created) => created,
-        other => return Err(unexpected(&other)),
+    let forward = Forward {
+        caller: &caller,
+        headers: &headers,
+        method: &method,
+        uri: &uri,
+        body: bytes,
+        request_id,
+        wallet: None,
+        with_credentials: false,
+        attestation: AttestationMode::Fresh,
+    };
+    let created = match forward_call(&state, forward).await?.called.outcome {
+        Outcome::WalletCreated(created) => created,
+        _ => return Err(ApiError::Internal("the enclave answered another outcome to POST /wallets".into())),
     };
     let wallet = created.wallet;
+    let owner = match created.record.decode_unverified() {
+        Ok(Record::Wallet(r)) if r.wallet_id == wallet.wallet_id && r.org_id == caller.org_id => {
+            r.owner_user_id
+        }
+        _ => {
+            return Err(ApiError::Internal(
+                "the enclave answered a wallet record that does not match".into(),
+            ));
+        }
+    };
     if wallet.curve != curve
         || wallet.public_key.len() != curve.public_key_len()
         || wallet.wallet_id.is_empty()
@@ -87,6 +116,8 @@ pub(super) async fn create_wallet(
                 ));
             }
         },
+        owner_user_id: Some(owner),
+        record: Some(created.record),
     };
     // Only now is anything stored; if this fails the enclave's key is simply never stored.
     state.store.insert_wallet(record.clone()).await.map_err(store_error)?;

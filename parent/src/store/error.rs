@@ -19,6 +19,10 @@ pub enum StoreError {
     /// The record already exists.
     #[error("duplicate record")]
     Duplicate,
+    /// A record was not replaced: the stored version is not the one read (another update came
+    /// first), or the new record is not newer.
+    #[error("stale record: the stored version changed or the new one is not newer")]
+    Stale,
 }
 
 /// A future returned by the store.

@@ -1,5 +1,5 @@
 //! The parent's store: public wallet records with their sealed keys, and the organisations,
-//! users, credentials and applications that dev bootstrap needs.
+//! and the notarized records of users, credentials and applications.
 //!
 //! Everything here is untrusted by the enclave: sealed blobs are opened only by the enclave, which
 //! checks that they belong to the wallet id, curve and public key stored beside them.
@@ -19,7 +19,7 @@ pub mod sqlite;
 pub mod wallets;
 
 pub use error::{StoreError, StoreFuture};
-pub use identities::{AppRecord, CredentialRecord, IdentityStore, OrgRecord, UserRecord};
+pub use identities::{IdentityStore, OrgRow, Stored};
 pub use sqlite::{DB_FILE, SqliteStore};
 pub use wallets::{WalletPage, WalletRecord, WalletStore};
 

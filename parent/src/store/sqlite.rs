@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
-use signer_common::protocol::SealedWallet;
+use signer_common::protocol::WalletContext;
 
 use super::error::{StoreError, StoreFuture};
 
@@ -15,7 +15,8 @@ use super::error::{StoreError, StoreFuture};
 pub const DB_FILE: &str = "parent.sqlite3";
 
 /// The schema, one migration per entry; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[r#"
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE orgs (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -60,7 +61,53 @@ CREATE TABLE wallets (
     attestation BLOB NOT NULL
 );
 CREATE INDEX wallets_org_order ON wallets(org_id, date_created, id);
-"#];
+"#,
+    r#"
+-- Issue 8: identities become notarized records (body + enclave tag), indexed by a few columns.
+-- The identity rows of before carry no records and cannot be used any more: they are dropped,
+-- and a dev data dir bootstraps a new organisation at its next start. Wallets are never
+-- dropped (a row is the only copy of its sealed key); those of before have no ownership record
+-- and stay readable but cannot sign.
+DROP TABLE credentials;
+DROP TABLE users;
+DROP TABLE apps;
+DELETE FROM orgs;
+CREATE TABLE users (
+    user_id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    username TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    tag BLOB NOT NULL,
+    date_created TEXT NOT NULL,
+    UNIQUE (org_id, username)
+);
+CREATE TABLE credentials (
+    cred_id BLOB PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(user_id),
+    org_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    tag BLOB NOT NULL,
+    date_created TEXT NOT NULL
+);
+CREATE INDEX credentials_user ON credentials(user_id, date_created);
+CREATE TABLE apps (
+    app_id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    version INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    tag BLOB NOT NULL,
+    date_created TEXT NOT NULL
+);
+CREATE INDEX apps_org ON apps(org_id, date_created, app_id);
+ALTER TABLE wallets ADD COLUMN owner_user_id TEXT;
+ALTER TABLE wallets ADD COLUMN record_body BLOB;
+ALTER TABLE wallets ADD COLUMN record_tag BLOB;
+"#,
+];
 
 /// The embedded SQLite store. Queries run on Tokio's blocking pool, one at a time; the signing
 /// material of wallets already read is answered from memory ([`SealedWalletCache`]).
@@ -78,36 +125,36 @@ const SEALED_WALLET_CACHE_ENTRIES: usize = 65_536;
 ///
 /// Why: a signing request otherwise costs a hop to the blocking pool and a SQLite read, measured
 /// at about 50 us of the parent's ~190 us of CPU per request. Why it stays right: a wallet's row
-/// is written once, at creation, and never updated (no API changes it). Should a row change
+/// is written once, at creation, with its ownership record, and never updated (no API changes it). Should a row change
 /// underneath (a restored backup, an operator's edit), the enclave refuses the stale blob, the
 /// entry is forgotten and the next request reads the row again. Trust is not involved: the
 /// parent is not trusted with the blob either way; the enclave checks it.
 #[derive(Default)]
 pub(super) struct SealedWalletCache {
-    entries: Mutex<HashMap<String, (String, SealedWallet)>>,
+    entries: Mutex<HashMap<String, (String, WalletContext)>>,
 }
 
 impl SealedWalletCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, SealedWallet)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, WalletContext)>> {
         // A poisoned map is still a valid map: entries are inserted and removed whole.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(super) fn get(&self, org_id: &str, wallet_id: &str) -> Option<SealedWallet> {
+    pub(super) fn get(&self, org_id: &str, wallet_id: &str) -> Option<WalletContext> {
         let entries = self.lock();
         let (owner, wallet) = entries.get(wallet_id)?;
         (owner == org_id).then(|| wallet.clone())
     }
 
-    pub(super) fn insert(&self, org_id: &str, wallet: &SealedWallet) {
+    pub(super) fn insert(&self, org_id: &str, wallet: &WalletContext) {
         let mut entries = self.lock();
         if entries.len() >= SEALED_WALLET_CACHE_ENTRIES
-            && !entries.contains_key(&wallet.wallet_id)
+            && !entries.contains_key(&wallet.sealed.wallet_id)
             && let Some(victim) = entries.keys().next().cloned()
         {
             entries.remove(&victim);
         }
-        entries.insert(wallet.wallet_id.clone(), (org_id.to_owned(), wallet.clone()));
+        entries.insert(wallet.sealed.wallet_id.clone(), (org_id.to_owned(), wallet.clone()));
     }
 
     pub(super) fn forget(&self, wallet_id: &str) {
@@ -200,11 +247,17 @@ mod tests {
     #[test]
     fn the_cache_stays_bounded() {
         let cache = SealedWalletCache::default();
-        let sealed = |i: usize| SealedWallet {
-            wallet_id: format!("wa-{i}"),
-            curve: Curve::Ed25519,
-            public_key: ByteBuf::from(vec![1; 32]),
-            sealed: ByteBuf::from(vec![2; 61]),
+        let sealed = |i: usize| WalletContext {
+            sealed: signer_common::protocol::SealedWallet {
+                wallet_id: format!("wa-{i}"),
+                curve: Curve::Ed25519,
+                public_key: ByteBuf::from(vec![1; 32]),
+                sealed: ByteBuf::from(vec![2; 61]),
+            },
+            record: signer_common::identity::Notarized {
+                body: ByteBuf::from(vec![0xa0]),
+                tag: ByteBuf::from(vec![1; 32]),
+            },
         };
         for i in 0..SEALED_WALLET_CACHE_ENTRIES + 10 {
             cache.insert("or-a", &sealed(i));

@@ -3,7 +3,8 @@
 
 use rusqlite::{OptionalExtension, params};
 use serde_bytes::ByteBuf;
-use signer_common::protocol::{Curve, SealedWallet};
+use signer_common::identity::Notarized;
+use signer_common::protocol::{Curve, SealedWallet, WalletContext};
 
 use super::error::{StoreError, StoreFuture};
 use super::sqlite::{SqliteStore, is_constraint};
@@ -31,6 +32,10 @@ pub struct WalletRecord {
     pub receipt: Vec<u8>,
     /// The creation attestation document (COSE_Sign1).
     pub attestation: Vec<u8>,
+    /// The user who created it (`None` for wallets created before ownership records).
+    pub owner_user_id: Option<String>,
+    /// The enclave's ownership record (`None` for wallets created before; those cannot sign).
+    pub record: Option<Notarized>,
 }
 
 impl std::fmt::Debug for WalletRecord {
@@ -43,6 +48,7 @@ impl std::fmt::Debug for WalletRecord {
             .field("name", &self.name)
             .field("status", &self.status)
             .field("date_created", &self.date_created)
+            .field("owner_user_id", &self.owner_user_id)
             .finish_non_exhaustive()
     }
 }
@@ -62,10 +68,11 @@ pub trait WalletStore: Send + Sync + 'static {
     fn insert_wallet(&self, wallet: WalletRecord) -> StoreFuture<'_, ()>;
     /// The wallet with this id, if it belongs to `org_id`.
     fn get_wallet(&self, org_id: &str, wallet_id: &str) -> StoreFuture<'_, Option<WalletRecord>>;
-    /// Only what signing needs (id, curve, public key, sealed blob) of the wallet with this id,
-    /// if it belongs to `org_id`: read on every signing request, so it skips the ~5 KB of
-    /// creation receipt and attestation that [`WalletStore::get_wallet`] returns.
-    fn get_sealed_wallet(&self, org_id: &str, wallet_id: &str) -> StoreFuture<'_, Option<SealedWallet>>;
+    /// Only what signing needs (id, curve, public key, sealed blob, ownership record) of the
+    /// wallet with this id, if it belongs to `org_id` and has an ownership record: read on every
+    /// signing request, so it skips the ~5 KB of creation receipt and attestation that
+    /// [`WalletStore::get_wallet`] returns.
+    fn get_sealed_wallet(&self, org_id: &str, wallet_id: &str) -> StoreFuture<'_, Option<WalletContext>>;
     /// Drops anything remembered of this wallet's signing material, so the next
     /// [`WalletStore::get_sealed_wallet`] reads the database (called when the enclave refuses
     /// the sealed blob).
@@ -80,8 +87,8 @@ pub trait WalletStore: Send + Sync + 'static {
     ) -> StoreFuture<'_, Option<WalletPage>>;
 }
 
-const WALLET_COLUMNS: &str =
-    "id, org_id, curve, public_key, sealed, name, status, date_created, receipt, attestation";
+const WALLET_COLUMNS: &str = "id, org_id, curve, public_key, sealed, name, status, date_created, receipt, \
+     attestation, owner_user_id, record_body, record_tag";
 
 fn wallet_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(WalletRecord, String)> {
     let curve: String = row.get(2)?;
@@ -97,6 +104,8 @@ fn wallet_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(WalletRecord, S
             date_created: row.get(7)?,
             receipt: row.get(8)?,
             attestation: row.get(9)?,
+            owner_user_id: row.get(10)?,
+            record: record(row.get(11)?, row.get(12)?),
         },
         curve,
     ))
@@ -105,6 +114,11 @@ fn wallet_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(WalletRecord, S
 fn finish_wallet((mut wallet, curve): (WalletRecord, String)) -> Result<WalletRecord, StoreError> {
     wallet.curve = parse_curve(&wallet.id, &curve)?;
     Ok(wallet)
+}
+
+/// The ownership record of a row, when it has one.
+fn record(body: Option<Vec<u8>>, tag: Option<Vec<u8>>) -> Option<Notarized> {
+    Some(Notarized { body: ByteBuf::from(body?), tag: ByteBuf::from(tag?) })
 }
 
 /// A wallet row's `curve` column.
@@ -118,7 +132,7 @@ impl WalletStore for SqliteStore {
             let tx = conn.transaction()?;
             let inserted = tx.execute(
                 &format!(
-                    "INSERT INTO wallets ({WALLET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                    "INSERT INTO wallets ({WALLET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
                 ),
                 params![
                     w.id,
@@ -130,7 +144,10 @@ impl WalletStore for SqliteStore {
                     w.status,
                     w.date_created,
                     w.receipt,
-                    w.attestation
+                    w.attestation,
+                    w.owner_user_id,
+                    w.record.as_ref().map(|r| r.body.to_vec()),
+                    w.record.as_ref().map(|r| r.tag.to_vec())
                 ],
             );
             match inserted {
@@ -143,7 +160,7 @@ impl WalletStore for SqliteStore {
         })
     }
 
-    fn get_sealed_wallet(&self, org_id: &str, wallet_id: &str) -> StoreFuture<'_, Option<SealedWallet>> {
+    fn get_sealed_wallet(&self, org_id: &str, wallet_id: &str) -> StoreFuture<'_, Option<WalletContext>> {
         if let Some(wallet) = self.sealed.get(org_id, wallet_id) {
             return Box::pin(std::future::ready(Ok(Some(wallet))));
         }
@@ -153,24 +170,31 @@ impl WalletStore for SqliteStore {
             // On every signing request: keep the parsed statement.
             let row = conn
                 .prepare_cached(
-                    "SELECT curve, public_key, sealed FROM wallets WHERE id = ?1 AND org_id = ?2",
+                    "SELECT curve, public_key, sealed, record_body, record_tag FROM wallets \
+                     WHERE id = ?1 AND org_id = ?2",
                 )?
                 .query_row(params![wallet_id, org_id], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, Vec<u8>>(2)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        record(r.get(3)?, r.get(4)?),
+                    ))
                 })
                 .optional()?;
-            row.map(|(curve, public_key, sealed)| {
-                let curve = parse_curve(&wallet_id, &curve)?;
-                let wallet = SealedWallet {
-                    wallet_id: wallet_id.clone(),
-                    curve,
-                    public_key: ByteBuf::from(public_key),
-                    sealed: ByteBuf::from(sealed),
-                };
-                cache.insert(&org_id, &wallet);
-                Ok(wallet)
-            })
-            .transpose()
+            let Some((curve, public_key, sealed, Some(record))) = row else {
+                return Ok(None);
+            };
+            let curve = parse_curve(&wallet_id, &curve)?;
+            let sealed = SealedWallet {
+                wallet_id: wallet_id.clone(),
+                curve,
+                public_key: ByteBuf::from(public_key),
+                sealed: ByteBuf::from(sealed),
+            };
+            let wallet = WalletContext { sealed, record };
+            cache.insert(&org_id, &wallet);
+            Ok(Some(wallet))
         })
     }
 
@@ -259,6 +283,8 @@ mod tests {
             date_created: date.into(),
             receipt: vec![0xa1],
             attestation: vec![0xd2],
+            owner_user_id: Some("us-1".into()),
+            record: Some(Notarized { body: ByteBuf::from(vec![0xa0]), tag: ByteBuf::from(vec![1; 32]) }),
         }
     }
 
@@ -291,6 +317,8 @@ mod tests {
         assert_eq!(store.sealed.len(), 0, "creation does not fill the cache");
 
         let first = store.get_sealed_wallet("or-a", "wa-1").await.unwrap().unwrap();
+        assert_eq!(first.record.body.as_slice(), [0xa0]);
+        let first = first.sealed;
         assert_eq!(
             (first.wallet_id.as_str(), first.curve, first.public_key.as_slice(), first.sealed.as_slice()),
             ("wa-1", Curve::Secp256k1, &[2u8; 33][..], &[9u8; 60][..])
@@ -305,12 +333,12 @@ mod tests {
         let other = Connection::open(&path).unwrap();
         other.execute("UPDATE wallets SET sealed = ?1 WHERE id = 'wa-1'", params![vec![7u8; 60]]).unwrap();
         assert_eq!(
-            store.get_sealed_wallet("or-a", "wa-1").await.unwrap().unwrap().sealed.as_slice(),
+            store.get_sealed_wallet("or-a", "wa-1").await.unwrap().unwrap().sealed.sealed.as_slice(),
             [9; 60]
         );
         store.forget_sealed_wallet("wa-1");
         assert_eq!(
-            store.get_sealed_wallet("or-a", "wa-1").await.unwrap().unwrap().sealed.as_slice(),
+            store.get_sealed_wallet("or-a", "wa-1").await.unwrap().unwrap().sealed.sealed.as_slice(),
             [7; 60]
         );
     }

@@ -1,129 +1,23 @@
 //! Shared test support: a fake enclave and a minimal HTTP client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+pub mod fake;
+pub mod flow;
+pub mod harness;
 
-use serde_bytes::ByteBuf;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
 use serde_json::Value;
-use signer_common::protocol::{
-    Attestation, AttestationMode, Curve, ErrorCode, Evidence, Pong, Request, RequestFrame, Response,
-    ResponseFrame, RootCertificate, SealedWallet, SignKind, Signed, WalletCreated,
-};
-use signer_transport::{Listener, read_frame, write_frame};
+use signer_common::encoding::to_b64url;
+use signer_common::userauth::request_challenge;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// What the fake enclave knows and how it behaves.
-#[derive(Default)]
-pub struct Fake {
-    pub ready: AtomicBool,
-    /// Answer CreateWallet with this error instead.
-    pub refuse_create: Mutex<Option<ErrorCode>>,
-    /// Answer CreateWallet with a public key one byte short (a lying or broken enclave).
-    pub malformed_create: AtomicBool,
-    pub next_wallet: AtomicU64,
-    /// wallet id -> sealed blob it issued.
-    pub sealed: Mutex<HashMap<String, Vec<u8>>>,
-}
+pub use fake::{Fake, run_fake};
 
-impl Fake {
-    pub fn answer(&self, request: Request) -> Response {
-        match request {
-            Request::Ping => {
-                Response::Pong(Pong { ready: self.ready.load(Ordering::SeqCst), nsm: "mock".into() })
-            }
-            Request::CreateWallet(c) => {
-                if let Some(code) = *self.refuse_create.lock().unwrap() {
-                    return Response::error(code, "refused");
-                }
-                let n = self.next_wallet.fetch_add(1, Ordering::SeqCst);
-                let wallet_id = format!("wa-{n:04}");
-                let sealed = format!("sealed:{wallet_id}").into_bytes();
-                self.sealed.lock().unwrap().insert(wallet_id.clone(), sealed.clone());
-                let short = usize::from(self.malformed_create.load(Ordering::SeqCst));
-                let public_key = vec![2u8; c.curve.public_key_len() - short];
-                Response::WalletCreated(WalletCreated {
-                    wallet: SealedWallet {
-                        wallet_id,
-                        curve: c.curve,
-                        public_key: ByteBuf::from(public_key),
-                        sealed: ByteBuf::from(sealed),
-                    },
-                    receipt: ByteBuf::from(format!("receipt:{}", c.request_id).into_bytes()),
-                    evidence: Evidence::Document(ByteBuf::from(attestation_bytes(
-                        c.nonce.as_ref().map(|n| n.as_slice()),
-                    ))),
-                })
-            }
-            Request::Sign(s) => {
-                let expected = self.sealed.lock().unwrap().get(&s.wallet.wallet_id).cloned();
-                if expected.as_deref() != Some(&s.wallet.sealed[..]) {
-                    return Response::error(ErrorCode::SealedWalletInvalid, "does not open");
-                }
-                if s.kind == SignKind::Message && s.wallet.curve != Curve::Ed25519 {
-                    return Response::error(ErrorCode::Unsupported, "Message needs ed25519");
-                }
-                let mut signature = vec![0x11u8; 32];
-                signature.extend([0x22u8; 32]);
-                if s.wallet.curve == Curve::Secp256k1 {
-                    signature.push(1);
-                }
-                Response::Signed(Signed {
-                    signature: ByteBuf::from(signature),
-                    receipt: ByteBuf::from(format!("receipt:{}", s.request_id).into_bytes()),
-                    evidence: match s.attestation {
-                        AttestationMode::Session => Evidence::Session {
-                            session_id: ByteBuf::from(vec![0x5e; 32]),
-                            signature: ByteBuf::from(vec![0x51; 64]),
-                        },
-                        _ => Evidence::Document(ByteBuf::from(attestation_bytes(
-                            s.nonce.as_ref().map(|n| n.as_slice()),
-                        ))),
-                    },
-                })
-            }
-            Request::Attest(a) => {
-                let mut pcrs = BTreeMap::new();
-                pcrs.insert(0u8, ByteBuf::from(vec![0xaa; 48]));
-                pcrs.insert(1u8, ByteBuf::from(vec![0xbb; 48]));
-                Response::Attestation(Attestation {
-                    document: ByteBuf::from(attestation_bytes(a.nonce.as_ref().map(|n| n.as_slice()))),
-                    pcrs,
-                })
-            }
-            Request::RootCertificate => Response::RootCertificate(RootCertificate {
-                pem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into(),
-            }),
-            _ => Response::error(ErrorCode::BadRequest, "unknown"),
-        }
-    }
-}
-
-/// The fake's "attestation document": the nonce it was given, so tests can see it passed through.
-pub fn attestation_bytes(nonce: Option<&[u8]>) -> Vec<u8> {
-    let mut doc = b"doc:".to_vec();
-    doc.extend_from_slice(nonce.unwrap_or(b"none"));
-    doc
-}
-
-pub async fn run_fake(mut listener: Listener, fake: Arc<Fake>) {
-    loop {
-        let Ok(mut stream) = listener.accept().await else { return };
-        let fake = fake.clone();
-        tokio::spawn(async move {
-            while let Ok(Some(bytes)) = read_frame(&mut stream).await {
-                let frame = RequestFrame::decode(&bytes).unwrap();
-                let answer = ResponseFrame::new(frame.id, fake.answer(frame.body));
-                if write_frame(&mut stream, &answer.encode()).await.is_err() {
-                    return;
-                }
-            }
-        });
-    }
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
 }
 
 #[derive(Debug)]
@@ -244,4 +138,52 @@ pub fn start_dev(
     };
     std::thread::spawn(move || for _ in lines {});
     (child, addr, metrics)
+}
+
+/// The client side of a Key credential (API.md, "User action signing", step 2).
+pub struct KeyClient {
+    pub key: ed25519_dalek::SigningKey,
+    pub cred_id: String,
+    pub origin: String,
+}
+
+impl KeyClient {
+    pub fn from_dev(credentials: &signer_parent::dev::DevCredentials) -> KeyClient {
+        use ed25519_dalek::pkcs8::DecodePrivateKey as _;
+        KeyClient {
+            key: ed25519_dalek::SigningKey::from_pkcs8_pem(&credentials.credential.private_key_pem).unwrap(),
+            cred_id: credentials.credential.cred_id.clone(),
+            origin: credentials.origin.clone(),
+        }
+    }
+
+    /// `{ kind: "Key", credentialAssertion }` over `challenge`.
+    pub fn assertion(&self, challenge: &str) -> Value {
+        use ed25519_dalek::Signer as _;
+        let client_data = serde_json::to_vec(
+            &serde_json::json!({ "type": "key.get", "challenge": challenge, "origin": self.origin }),
+        )
+        .unwrap();
+        let signature = self.key.sign(&client_data);
+        serde_json::json!({
+            "kind": "Key",
+            "credentialAssertion": {
+                "credId": self.cred_id,
+                "clientData": to_b64url(&client_data),
+                "signature": to_b64url(&signature.to_bytes()),
+            }
+        })
+    }
+
+    /// The three one-shot headers of a call (API.md, "One-shot signed requests").
+    pub fn one_shot(&self, method: &str, path: &str, body: &[u8], request_id: &str) -> [(String, String); 3] {
+        let time = now_ms();
+        let challenge = request_challenge(method, path, body, time, request_id);
+        let signature = to_b64url(&serde_json::to_vec(&self.assertion(&challenge)).unwrap());
+        [
+            ("x-request-time".into(), time.to_string()),
+            ("x-request-id".into(), request_id.into()),
+            ("x-request-signature".into(), signature),
+        ]
+    }
 }
