@@ -92,7 +92,7 @@ impl CredentialPublicKey {
             Some(_) => return Err(AuthError::Unsupported("COSE algorithm".into())),
             None => return Err(malformed("COSE key has no algorithm")),
         };
-        let params = Params::new(&key.params)?;
+        let params = Params(&key.params);
         match (kty, alg) {
             (KTY_EC2, COSE_ES256 | COSE_ES256K) => {
                 let (crv, name) =
@@ -230,13 +230,18 @@ fn secp256k1_point(sec1: &[u8]) -> Result<CredentialPublicKey, AuthError> {
     Ok(CredentialPublicKey::Secp256k1(ByteBuf::from(key.to_sec1_point(true).as_bytes().to_vec())))
 }
 
-/// An Ed25519 key: a valid point encoding, not of small order.
+/// An Ed25519 key: a canonical point encoding, not of small order.
 fn ed25519_key(bytes: &[u8]) -> Result<CredentialPublicKey, AuthError> {
     let array: [u8; 32] = bytes.try_into().map_err(|_| malformed("Ed25519 key length"))?;
     let key = ed25519_dalek::VerifyingKey::from_bytes(&array)
         .map_err(|_| malformed("Ed25519 key is not a curve point"))?;
     if key.is_weak() {
         return Err(malformed("Ed25519 key of small order"));
+    }
+    // A non-canonical encoding (y >= p) decodes to the point of y - p: refuse it, one key has
+    // one encoding.
+    if key.to_edwards().compress().to_bytes() != array {
+        return Err(malformed("Ed25519 key is not canonically encoded"));
     }
     Ok(CredentialPublicKey::Ed25519(ByteBuf::from(bytes.to_vec())))
 }
@@ -256,19 +261,10 @@ fn rsa_key(n: &[u8], e: &[u8]) -> Result<CredentialPublicKey, AuthError> {
     Ok(CredentialPublicKey::Rsa { n: ByteBuf::from(n.to_vec()), e: ByteBuf::from(e.to_vec()) })
 }
 
-/// The parameters of a COSE key, labels checked unique.
+/// The parameters of a COSE key (coset refuses a repeated label).
 struct Params<'a>(&'a [(Label, Value)]);
 
 impl<'a> Params<'a> {
-    fn new(params: &'a [(Label, Value)]) -> Result<Self, AuthError> {
-        for (i, (label, _)) in params.iter().enumerate() {
-            if params[..i].iter().any(|(other, _)| other == label) {
-                return Err(malformed("COSE key repeats a parameter"));
-            }
-        }
-        Ok(Params(params))
-    }
-
     fn get(&self, label: i64) -> Result<&'a Value, AuthError> {
         self.0
             .iter()
