@@ -10,8 +10,8 @@ use std::hint::black_box;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P256_SHA256_FIXED, EcdsaKeyPair, KeyPair as _,
-    UnparsedPublicKey,
+    ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P256_SHA256_FIXED, EcdsaKeyPair,
+    KeyPair as _, UnparsedPublicKey,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use p256::ecdsa::signature::Verifier as _;

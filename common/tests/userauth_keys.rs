@@ -11,24 +11,28 @@ use signer_common::userauth::{AuthError, CredentialPublicKey};
 
 // Written by OpenSSL 3.0 (`openssl ec -pubout`, `openssl pkey -pubout`, `openssl dgst -sha256
 // -sign`, `openssl pkeyutl -sign -rawin`) over CLIENT_DATA.
-const CLIENT_DATA: &str = r#"{"type":"key.get","challenge":"Y2hhbGxlbmdl","origin":"http://localhost:8080","extra":1}"#;
+const CLIENT_DATA: &str =
+    r#"{"type":"key.get","challenge":"Y2hhbGxlbmdl","origin":"http://localhost:8080","extra":1}"#;
 const P256_PEM: &str = "-----BEGIN PUBLIC KEY-----
 MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEIDyOQ3DXNhRwVB80nTecHXNR5I6l
 hhnOIoTkuN68e9kTZMmd2HLf+EqXPIul+NseMzn0vXJrefxv3mf4F7WTLQ==
 -----END PUBLIC KEY-----
 ";
-const P256_SIG: &str = "MEUCIDQE51AkFYDVoUk2VmW2EC8aW_me5lc-KlZTszCKae0DAiEAwrKVuSx2rdWy7kd9mojopGrjcD0o3LJeG2WfiDBR-bY";
+const P256_SIG: &str =
+    "MEUCIDQE51AkFYDVoUk2VmW2EC8aW_me5lc-KlZTszCKae0DAiEAwrKVuSx2rdWy7kd9mojopGrjcD0o3LJeG2WfiDBR-bY";
 const K256_PEM: &str = "-----BEGIN PUBLIC KEY-----
 MFYwEAYHKoZIzj0CAQYFK4EEAAoDQgAEiITxwyZAFIpWRjqCv/IERryURWFCr4pt
 CZGzWjaklOvwFYBDeTj1tIyXE5D4vCwQewTbZMXW/JvOKBHhftmWvw==
 -----END PUBLIC KEY-----
 ";
-const K256_SIG: &str = "MEYCIQDGvbbrr5iv9QaOyTSjnSxN5e_usA0GZnWkeR_6iVbMigIhAKwET-FU7RWZI_2bPfFZb4BwuzEXWxJapqEzFfz4MUqw";
+const K256_SIG: &str =
+    "MEYCIQDGvbbrr5iv9QaOyTSjnSxN5e_usA0GZnWkeR_6iVbMigIhAKwET-FU7RWZI_2bPfFZb4BwuzEXWxJapqEzFfz4MUqw";
 const ED25519_PEM: &str = "-----BEGIN PUBLIC KEY-----
 MCowBQYDK2VwAyEAJB6KGtRt5nmlGkCyRNOjJBHvoRawUwGf3eMu5vvmf1Y=
 -----END PUBLIC KEY-----
 ";
-const ED25519_SIG: &str = "N0rXADysesFqECZ1e4AvAjmuLKU0H5NizPL-hpoTTWWZ9IFjSMjsY7Kwv0_StIOqSWItMdDgkMje_X9eA6wlDg";
+const ED25519_SIG: &str =
+    "N0rXADysesFqECZ1e4AvAjmuLKU0H5NizPL-hpoTTWWZ9IFjSMjsY7Kwv0_StIOqSWItMdDgkMje_X9eA6wlDg";
 const P384_PEM: &str = "-----BEGIN PUBLIC KEY-----
 MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEn5NRNWmQVhmYGyfpJ1x6xVDOzAOfY4X7
 dSH+iDfiJBPS3WGzBYbCYQUMGTHsSS3aIY3DlEAicSeCAqj+eXXOqIz6S/DTlLTe
@@ -152,17 +156,29 @@ fn each_cose_key_defect_is_refused() {
     let ed = ed25519_cose(ed25519_dalek::SigningKey::from_bytes(&[0x44; 32]).verifying_key().as_bytes());
     assert!(unsupported(CredentialPublicKey::from_cose_key(&with_param(&ed, -1, Some(Value::from(4))))));
     // x of 31 bytes, y missing, y as the compressed-form boolean, x not an integer curve.
-    assert!(malformed(CredentialPublicKey::from_cose_key(&with_param(&p256, -2, Some(Value::Bytes(vec![1; 31]))))));
+    assert!(malformed(CredentialPublicKey::from_cose_key(&with_param(
+        &p256,
+        -2,
+        Some(Value::Bytes(vec![1; 31]))
+    ))));
     assert!(malformed(CredentialPublicKey::from_cose_key(&with_param(&p256, -3, None))));
     assert!(malformed(CredentialPublicKey::from_cose_key(&with_param(&p256, -3, Some(Value::Bool(true))))));
-    assert!(malformed(CredentialPublicKey::from_cose_key(&with_param(&p256, -1, Some(Value::Text("P-256".into()))))));
+    assert!(malformed(CredentialPublicKey::from_cose_key(&with_param(
+        &p256,
+        -1,
+        Some(Value::Text("P-256".into()))
+    ))));
     // A point off the curve (y + 1), on either curve.
     for cose in [p256.clone(), k256_cose()] {
         let key = CoseKey::from_slice(&cose).unwrap();
         let y = key.params.iter().find(|(l, _)| *l == Label::Int(-3)).unwrap().1.as_bytes().unwrap().clone();
         let mut off = y.clone();
         off[31] ^= 1;
-        assert!(malformed(CredentialPublicKey::from_cose_key(&with_param(&cose, -3, Some(Value::Bytes(off))))));
+        assert!(malformed(CredentialPublicKey::from_cose_key(&with_param(
+            &cose,
+            -3,
+            Some(Value::Bytes(off))
+        ))));
     }
     // Ed25519: a small-order key (the identity), a key that is not a point, 33 bytes.
     let mut identity = [0u8; 32];
@@ -171,7 +187,9 @@ fn each_cose_key_defect_is_refused() {
     assert!(malformed(CredentialPublicKey::from_cose_key(&ed25519_cose(&[0xff; 32]))));
     assert!(malformed(CredentialPublicKey::from_cose_key(&ed25519_cose(&[9; 33]))));
     // A repeated parameter, trailing bytes, not CBOR, not a map.
-    let Value::Map(mut entries) = ciborium::from_reader::<Value, _>(p256.as_slice()).unwrap() else { panic!() };
+    let Value::Map(mut entries) = ciborium::from_reader::<Value, _>(p256.as_slice()).unwrap() else {
+        panic!()
+    };
     entries.push(entries[entries.len() - 1].clone());
     let mut repeated = Vec::new();
     ciborium::into_writer(&Value::Map(entries), &mut repeated).unwrap();
@@ -191,8 +209,16 @@ fn each_rsa_key_defect_is_refused() {
     let key = CoseKey::from_slice(&rsa).unwrap();
     let n = key.params.iter().find(|(l, _)| *l == Label::Int(-1)).unwrap().1.as_bytes().unwrap().clone();
     // 1024 bits: too short; 8200 bits: too long.
-    assert!(unsupported(CredentialPublicKey::from_cose_key(&with_param(&rsa, -1, Some(Value::Bytes(n[..128].to_vec()))))));
-    assert!(unsupported(CredentialPublicKey::from_cose_key(&with_param(&rsa, -1, Some(Value::Bytes(vec![0xc5; 1025]))))));
+    assert!(unsupported(CredentialPublicKey::from_cose_key(&with_param(
+        &rsa,
+        -1,
+        Some(Value::Bytes(n[..128].to_vec()))
+    ))));
+    assert!(unsupported(CredentialPublicKey::from_cose_key(&with_param(
+        &rsa,
+        -1,
+        Some(Value::Bytes(vec![0xc5; 1025]))
+    ))));
     // 2048 bits with a leading zero byte (not minimal), an empty modulus.
     let mut padded = vec![0];
     padded.extend_from_slice(&n);
@@ -204,14 +230,18 @@ fn each_rsa_key_defect_is_refused() {
     }
     // 3 is accepted; 8192 bits accepted.
     assert!(CredentialPublicKey::from_cose_key(&with_param(&rsa, -2, Some(Value::Bytes(vec![3])))).is_ok());
-    assert!(CredentialPublicKey::from_cose_key(&with_param(&rsa, -1, Some(Value::Bytes(vec![0xc5; 1024])))).is_ok());
+    assert!(
+        CredentialPublicKey::from_cose_key(&with_param(&rsa, -1, Some(Value::Bytes(vec![0xc5; 1024]))))
+            .is_ok()
+    );
     assert!(CredentialPublicKey::from_cose_key(&rsa).is_ok());
 }
 
 #[test]
 fn openssl_pem_keys_parse_and_verify_their_signatures() {
     let message = CLIENT_DATA.as_bytes();
-    for (pem, sig, alg) in [(P256_PEM, P256_SIG, "ES256"), (K256_PEM, K256_SIG, "ES256K"), (ED25519_PEM, ED25519_SIG, "EdDSA")]
+    for (pem, sig, alg) in
+        [(P256_PEM, P256_SIG, "ES256"), (K256_PEM, K256_SIG, "ES256K"), (ED25519_PEM, ED25519_SIG, "EdDSA")]
     {
         let key = CredentialPublicKey::from_spki_pem(pem).unwrap();
         assert_eq!(key.algorithm(), alg);
@@ -219,9 +249,13 @@ fn openssl_pem_keys_parse_and_verify_their_signatures() {
         assert_eq!(key.verify(b"other", &b64(sig)), Err(AuthError::BadSignature), "{alg}");
     }
     // The secp256k1 key is kept compressed, the P-256 one uncompressed.
-    let CredentialPublicKey::Secp256k1(point) = CredentialPublicKey::from_spki_pem(K256_PEM).unwrap() else { panic!() };
+    let CredentialPublicKey::Secp256k1(point) = CredentialPublicKey::from_spki_pem(K256_PEM).unwrap() else {
+        panic!()
+    };
     assert_eq!(point.len(), 33);
-    let CredentialPublicKey::P256(point) = CredentialPublicKey::from_spki_pem(P256_PEM).unwrap() else { panic!() };
+    let CredentialPublicKey::P256(point) = CredentialPublicKey::from_spki_pem(P256_PEM).unwrap() else {
+        panic!()
+    };
     assert_eq!(point.len(), 65);
     // ed25519-dalek's PEM (as Node and Python write it, same SPKI) parses the same.
     use ed25519_dalek::pkcs8::EncodePublicKey as _;
@@ -373,8 +407,8 @@ fn ed25519_non_canonical_s_is_refused() {
     key.verify(message, &sig).unwrap();
     // S + L (the group order), little-endian: the same signature, non-canonical.
     const L: [u8; 32] = [
-        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ];
     let mut malleable = sig;
     let mut carry = 0u16;

@@ -37,7 +37,8 @@ fn vectors() -> Vec<Vector> {
             assert_eq!(v["expect"]["valid"], Value::Bool(true));
             Vector {
                 name: s("name"),
-                key: CredentialPublicKey::from_cose_key(&from_b64(&s("credential_public_key_cose")).unwrap()).unwrap(),
+                key: CredentialPublicKey::from_cose_key(&from_b64(&s("credential_public_key_cose")).unwrap())
+                    .unwrap(),
                 challenge: s("expected_challenge"),
                 origin: s("expected_origin"),
                 rp_id: s("expected_rp_id"),
@@ -120,7 +121,11 @@ fn every_vector_fails_with_any_input_changed() {
         assert_eq!(v.check(&e, v.stored, &v.auth_data, &v.signature), Err(AuthError::RpIdMismatch), "{n}");
         let other_challenge = format!("{}A", v.challenge);
         let e = Expected { challenge: &other_challenge, ..base };
-        assert_eq!(v.check(&e, v.stored, &v.auth_data, &v.signature), Err(AuthError::ChallengeMismatch), "{n}");
+        assert_eq!(
+            v.check(&e, v.stored, &v.auth_data, &v.signature),
+            Err(AuthError::ChallengeMismatch),
+            "{n}"
+        );
         // A stored counter at or above the new one: a cloned authenticator.
         for stored in [v.new_count, v.new_count + 1, u32::MAX] {
             assert_eq!(
@@ -167,9 +172,24 @@ fn a_vector_is_not_a_key_assertion() {
         &v.signature,
     );
     assert!(got.unwrap_err().is_malformed());
-    let got = verify_assertion(CredentialKind::Key, &v.expected(), &v.key, v.stored, &v.client_data, None, &v.signature);
+    let got = verify_assertion(
+        CredentialKind::Key,
+        &v.expected(),
+        &v.key,
+        v.stored,
+        &v.client_data,
+        None,
+        &v.signature,
+    );
     assert_eq!(got, Err(AuthError::WrongType("key.get")));
-    let got =
-        verify_assertion(CredentialKind::Fido2, &v.expected(), &v.key, v.stored, &v.client_data, None, &v.signature);
+    let got = verify_assertion(
+        CredentialKind::Fido2,
+        &v.expected(),
+        &v.key,
+        v.stored,
+        &v.client_data,
+        None,
+        &v.signature,
+    );
     assert!(got.unwrap_err().is_malformed());
 }
