@@ -55,4 +55,15 @@ mod tests {
             expected
         );
     }
+
+    /// The golden vector of SPEC.md ("One-shot challenge"), computed independently (Python
+    /// hashlib): any change to the text's layout breaks every client.
+    #[test]
+    fn golden_vector() {
+        let body = br#"{"network":"Ethereum"}"#;
+        assert_eq!(
+            request_challenge("POST", "/wallets?tag=a%20b", body, 1_764_547_200_000, "req_0123456789abcdef"),
+            "cfy2czGheHhIuIZ9TNIOiQT8SfY04a1ULLuwlykKVlI"
+        );
+    }
 }
