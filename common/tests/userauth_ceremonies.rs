@@ -454,3 +454,60 @@ fn key_registrations() {
     );
     assert!(verify_registration(CredentialKind::Key, &expected(), b"key-1", &cd, &attestation(&cd)).is_ok());
 }
+
+#[test]
+fn size_limits_are_inclusive() {
+    use signer_common::userauth::{MAX_ATTESTATION_LEN, MAX_AUTHENTICATOR_DATA_LEN, MAX_CREDENTIAL_ID_LEN};
+    // Client data of exactly 4 KiB passes, one byte more is malformed.
+    let base = client_data("webauthn.get");
+    let pad = |total: usize| {
+        let text = String::from_utf8(base.clone()).unwrap();
+        let filler = total - base.len() - r#","pad":"""#.len();
+        text.replacen(",", &format!(r#","pad":"{}","#, "a".repeat(filler)), 1).into_bytes()
+    };
+    let ok = auth_data(RP_ID, UP, 1, &[]);
+    assert_eq!(pad(MAX_CLIENT_DATA_LEN).len(), MAX_CLIENT_DATA_LEN);
+    assert!(assert_with(&expected(), 0, &pad(MAX_CLIENT_DATA_LEN), &ok).is_ok());
+    assert!(assert_with(&expected(), 0, &pad(MAX_CLIENT_DATA_LEN + 1), &ok).unwrap_err().is_malformed());
+    // Authenticator data of exactly 4 KiB (an extension map with a byte string), and one more.
+    let with_extension = |total: usize| {
+        let head = 37 + 1 + 2 + 3; // fixed part, map(1), key "x", bytes header of 2-byte length
+        let mut ext = vec![0xa1, 0x61, b'x', 0x59];
+        ext.extend_from_slice(&((total - head) as u16).to_be_bytes());
+        ext.extend(std::iter::repeat_n(0u8, total - head));
+        auth_data(RP_ID, UP | ED, 1, &ext)
+    };
+    assert_eq!(with_extension(MAX_AUTHENTICATOR_DATA_LEN).len(), MAX_AUTHENTICATOR_DATA_LEN);
+    assert!(assert_with(&expected(), 0, &base, &with_extension(MAX_AUTHENTICATOR_DATA_LEN)).is_ok());
+    let got = assert_with(&expected(), 0, &base, &with_extension(MAX_AUTHENTICATOR_DATA_LEN + 1));
+    assert!(got.unwrap_err().is_malformed());
+    // A 1024-byte signature (RSA-8192) is checked, not refused as too long.
+    let rsa = signer_common::userauth::CredentialPublicKey::Rsa {
+        n: serde_bytes::ByteBuf::from(vec![0xc5; 1024]),
+        e: serde_bytes::ByteBuf::from(vec![1, 0, 1]),
+    };
+    assert_eq!(rsa.verify(b"m", &[1; 1024]), Err(AuthError::BadSignature));
+    // A credential id of exactly 1023 bytes registers.
+    let cd = client_data("webauthn.create");
+    let id = vec![0x5a; MAX_CREDENTIAL_ID_LEN];
+    let object = attestation_object("none", vec![], &reg_auth_data(RP_ID, UP | AT, &id, &cose_key(), &[]));
+    assert!(verify_registration(CredentialKind::Fido2, &expected(), &id, &cd, &object).is_ok());
+    // A Key attestation of exactly 16 KiB (JSON padded with spaces), and one more.
+    let kcd = format!(r#"{{"type":"key.create","challenge":"{CHALLENGE}","origin":"{ORIGIN}"}}"#).into_bytes();
+    let ed = ed25519_dalek::SigningKey::from_bytes(&[0x25; 32]);
+    use ed25519_dalek::Signer as _;
+    use ed25519_dalek::pkcs8::EncodePublicKey as _;
+    let json = serde_json::to_vec(&KeyAttestation {
+        public_key: ed.verifying_key().to_public_key_pem(spki::der::pem::LineEnding::LF).unwrap(),
+        signature: to_b64url(&ed.sign(&kcd).to_bytes()),
+    })
+    .unwrap();
+    let padded = |total: usize| {
+        let mut out = json.clone();
+        out.resize(total, b' ');
+        out
+    };
+    assert!(verify_registration(CredentialKind::Key, &expected(), b"k", &kcd, &padded(MAX_ATTESTATION_LEN)).is_ok());
+    let got = verify_registration(CredentialKind::Key, &expected(), b"k", &kcd, &padded(MAX_ATTESTATION_LEN + 1));
+    assert!(got.unwrap_err().is_malformed());
+}
