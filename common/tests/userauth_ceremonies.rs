@@ -344,6 +344,12 @@ fn registration_attacks_are_refused() {
     let long = attestation_object("none", vec![], &reg_auth_data(RP_ID, UP | AT, &long_id, &cose_key(), &[]));
     let garbage =
         attestation_object("none", vec![], &reg_auth_data(RP_ID, UP | AT, CRED_ID, &cose_key(), &[0]));
+    // Attested credential data cut short: before the id length, inside the id.
+    let short = attestation_object("none", vec![], &auth_data(RP_ID, UP | AT, 0, &[0xaa; 17]));
+    let mut cut = vec![0xaa; 16];
+    cut.extend_from_slice(&50u16.to_be_bytes());
+    cut.extend_from_slice(&[1; 49]);
+    let cut = attestation_object("none", vec![], &auth_data(RP_ID, UP | AT, 0, &cut));
     let mut unknown = Vec::new();
     ciborium::into_writer(
         &Value::Map(vec![
@@ -355,7 +361,7 @@ fn registration_attacks_are_refused() {
         &mut unknown,
     )
     .unwrap();
-    for bad in [no_at, none_stmt, trailing, long, garbage, unknown, b"not cbor".to_vec()] {
+    for bad in [no_at, none_stmt, trailing, long, garbage, short, cut, unknown, b"not cbor".to_vec()] {
         assert!(register(&cd, &bad).unwrap_err().is_malformed());
     }
     assert!(matches!(
@@ -457,7 +463,20 @@ fn key_registrations() {
 
 #[test]
 fn size_limits_are_inclusive() {
-    use signer_common::userauth::{MAX_ATTESTATION_LEN, MAX_AUTHENTICATOR_DATA_LEN, MAX_CREDENTIAL_ID_LEN};
+    use signer_common::userauth::{
+        MAX_ATTESTATION_LEN, MAX_AUTHENTICATOR_DATA_LEN, MAX_CREDENTIAL_ID_LEN, MAX_SIGNATURE_LEN,
+    };
+    // The limits SPEC.md and the task fix.
+    assert_eq!(
+        [
+            MAX_CLIENT_DATA_LEN,
+            MAX_AUTHENTICATOR_DATA_LEN,
+            MAX_ATTESTATION_LEN,
+            MAX_SIGNATURE_LEN,
+            MAX_CREDENTIAL_ID_LEN
+        ],
+        [4096, 4096, 16384, 1024, 1023]
+    );
     // Client data of exactly 4 KiB passes, one byte more is malformed.
     let base = client_data("webauthn.get");
     let pad = |total: usize| {
@@ -493,7 +512,8 @@ fn size_limits_are_inclusive() {
     let object = attestation_object("none", vec![], &reg_auth_data(RP_ID, UP | AT, &id, &cose_key(), &[]));
     assert!(verify_registration(CredentialKind::Fido2, &expected(), &id, &cd, &object).is_ok());
     // A Key attestation of exactly 16 KiB (JSON padded with spaces), and one more.
-    let kcd = format!(r#"{{"type":"key.create","challenge":"{CHALLENGE}","origin":"{ORIGIN}"}}"#).into_bytes();
+    let kcd =
+        format!(r#"{{"type":"key.create","challenge":"{CHALLENGE}","origin":"{ORIGIN}"}}"#).into_bytes();
     let ed = ed25519_dalek::SigningKey::from_bytes(&[0x25; 32]);
     use ed25519_dalek::Signer as _;
     use ed25519_dalek::pkcs8::EncodePublicKey as _;
@@ -507,7 +527,11 @@ fn size_limits_are_inclusive() {
         out.resize(total, b' ');
         out
     };
-    assert!(verify_registration(CredentialKind::Key, &expected(), b"k", &kcd, &padded(MAX_ATTESTATION_LEN)).is_ok());
-    let got = verify_registration(CredentialKind::Key, &expected(), b"k", &kcd, &padded(MAX_ATTESTATION_LEN + 1));
+    assert!(
+        verify_registration(CredentialKind::Key, &expected(), b"k", &kcd, &padded(MAX_ATTESTATION_LEN))
+            .is_ok()
+    );
+    let got =
+        verify_registration(CredentialKind::Key, &expected(), b"k", &kcd, &padded(MAX_ATTESTATION_LEN + 1));
     assert!(got.unwrap_err().is_malformed());
 }
