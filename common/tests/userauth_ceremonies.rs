@@ -411,7 +411,66 @@ fn packed_registration_with_a_certificate() {
             .is_malformed()
     );
     assert!(register(&cd, &packed(sig.clone(), Value::Array(vec![]))).unwrap_err().is_malformed());
+    // RS256 named with a P-256 certificate: the certificate's key cannot verify it.
+    let rs256 = attestation_object(
+        "packed",
+        vec![
+            (text("alg"), Value::Integer((-257).into())),
+            (text("sig"), Value::Bytes(sig.clone())),
+            (text("x5c"), chain.clone()),
+        ],
+        &auth,
+    );
+    assert_eq!(register(&cd, &rs256), Err(AuthError::BadSignature));
+    // ECDAA is not supported; ES256K certificates neither.
+    let ecdaa = attestation_object(
+        "packed",
+        vec![
+            (text("alg"), Value::Integer((-7).into())),
+            (text("sig"), Value::Bytes(sig.clone())),
+            (text("ecdaaKeyId"), Value::Bytes(vec![1])),
+        ],
+        &auth,
+    );
+    assert!(matches!(register(&cd, &ecdaa), Err(AuthError::Unsupported(_))));
+    let es256k = attestation_object(
+        "packed",
+        vec![
+            (text("alg"), Value::Integer((-47).into())),
+            (text("sig"), Value::Bytes(sig.clone())),
+            (text("x5c"), chain.clone()),
+        ],
+        &auth,
+    );
+    assert!(matches!(register(&cd, &es256k), Err(AuthError::Unsupported(_))));
     assert!(register(&cd, &packed(sig, chain)).is_ok());
+}
+
+#[test]
+fn packed_registration_with_an_ed25519_certificate() {
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8v1(&aws_lc_rs::rand::SystemRandom::new()).unwrap();
+    let attester = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+    let rc_key = rcgen::KeyPair::try_from(pkcs8.as_ref()).unwrap();
+    let cert = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap().self_signed(&rc_key).unwrap();
+    assert!(!attester.public_key().as_ref().is_empty());
+    let cd = client_data("webauthn.create");
+    let auth = reg_auth_data(RP_ID, UP | AT, CRED_ID, &cose_key(), &[]);
+    let mut message = auth.clone();
+    message.extend_from_slice(&Sha256::digest(&cd));
+    let object = |sig: &[u8]| {
+        attestation_object(
+            "packed",
+            vec![
+                (text("alg"), Value::Integer((-8).into())),
+                (text("sig"), Value::Bytes(sig.to_vec())),
+                (text("x5c"), Value::Array(vec![Value::Bytes(cert.der().to_vec())])),
+            ],
+            &auth,
+        )
+    };
+    assert_eq!(register(&cd, &object(attester.sign(&message).as_ref())).unwrap().public_key, public_key());
+    assert_eq!(register(&cd, &object(attester.sign(b"other").as_ref())), Err(AuthError::BadSignature));
 }
 
 #[test]

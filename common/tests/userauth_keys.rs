@@ -228,7 +228,19 @@ fn each_rsa_key_defect_is_refused() {
     for e in [vec![1, 0, 0], vec![1], vec![1, 0, 0, 0, 1]] {
         assert!(malformed(CredentialPublicKey::from_cose_key(&with_param(&rsa, -2, Some(Value::Bytes(e))))));
     }
-    // 3 is accepted; 8192 bits accepted.
+    // 2041 bits (256 bytes, top byte 1): too short, though 256 bytes long.
+    let mut short = n.clone();
+    short[0] = 1;
+    assert!(unsupported(CredentialPublicKey::from_cose_key(&with_param(
+        &rsa,
+        -1,
+        Some(Value::Bytes(short))
+    ))));
+    // 3 and a 4-byte odd exponent are accepted; 8192 bits accepted.
+    assert!(
+        CredentialPublicKey::from_cose_key(&with_param(&rsa, -2, Some(Value::Bytes(vec![1, 0, 0, 1]))))
+            .is_ok()
+    );
     assert!(CredentialPublicKey::from_cose_key(&with_param(&rsa, -2, Some(Value::Bytes(vec![3])))).is_ok());
     assert!(
         CredentialPublicKey::from_cose_key(&with_param(&rsa, -1, Some(Value::Bytes(vec![0xc5; 1024]))))
