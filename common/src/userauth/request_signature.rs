@@ -46,7 +46,24 @@ mod tests {
     fn challenge_is_over_the_exact_text() {
         let text = "signer-request-v1\nPOST\n/wallets?x=1\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n1700000000000\nabcdefghijklmnop";
         let expected = to_b64url(&Sha256::digest(text.as_bytes()));
-        assert_eq!(request_challenge("post", "/wallets?x=1", b"", 1_700_000_000_000, "abcdefghijklmnop"), expected);
-        assert_ne!(request_challenge("POST", "/wallets", b"", 1_700_000_000_000, "abcdefghijklmnop"), expected);
+        assert_eq!(
+            request_challenge("post", "/wallets?x=1", b"", 1_700_000_000_000, "abcdefghijklmnop"),
+            expected
+        );
+        assert_ne!(
+            request_challenge("POST", "/wallets", b"", 1_700_000_000_000, "abcdefghijklmnop"),
+            expected
+        );
+    }
+
+    /// The golden vector of SPEC.md ("One-shot challenge"), computed independently (Python
+    /// hashlib): any change to the text's layout breaks every client.
+    #[test]
+    fn golden_vector() {
+        let body = br#"{"network":"Ethereum"}"#;
+        assert_eq!(
+            request_challenge("POST", "/wallets?tag=a%20b", body, 1_764_547_200_000, "req_0123456789abcdef"),
+            "cfy2czGheHhIuIZ9TNIOiQT8SfY04a1ULLuwlykKVlI"
+        );
     }
 }
