@@ -195,6 +195,41 @@ pub fn verify_registration(
     client_data: &[u8],
     attestation_data: &[u8],
 ) -> Result<Registered, AuthError> {
-    let _ = (kind, expected, cred_id, client_data, attestation_data);
-    Err(AuthError::Unsupported("not yet implemented".into()))
+    // Interim (helper B, for the enclave's tests): Ed25519 Key registrations only. Helper A's
+    // branch replaces this function whole; on a merge conflict take A's version.
+    let _ = cred_id;
+    if kind != CredentialKind::Key {
+        return Err(AuthError::Unsupported("not yet implemented".into()));
+    }
+    let attestation: crate::api::auth::KeyAttestation = serde_json::from_slice(attestation_data)
+        .map_err(|e| AuthError::Malformed(format!("attestationData: {e}")))?;
+    let data: ClientData =
+        serde_json::from_slice(client_data).map_err(|e| AuthError::Malformed(format!("clientData: {e}")))?;
+    if data.kind != "key.create" {
+        return Err(AuthError::WrongType("key.create"));
+    }
+    if data.challenge != expected.challenge {
+        return Err(AuthError::ChallengeMismatch);
+    }
+    if data.origin != expected.origin {
+        return Err(AuthError::OriginMismatch);
+    }
+    const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+    let b64: String = attestation
+        .public_key
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .concat();
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64.trim())
+        .map_err(|_| AuthError::Malformed("publicKey PEM".into()))?;
+    let key = der
+        .strip_prefix(&ED25519_SPKI_PREFIX[..])
+        .filter(|k| k.len() == 32)
+        .ok_or_else(|| AuthError::Unsupported("only Ed25519 Key credentials for now".into()))?;
+    let public_key = CredentialPublicKey::Ed25519(ByteBuf::from(key.to_vec()));
+    let signature = crate::encoding::from_b64(&attestation.signature)
+        .map_err(|_| AuthError::Malformed("signature is not base64url".into()))?;
+    public_key.verify(client_data, &signature)?;
+    Ok(Registered { public_key, sign_count: 0, user_verified: false })
 }
