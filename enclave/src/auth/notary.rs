@@ -132,7 +132,8 @@ mod tests {
         assert_eq!(hex::encode(tag), GOLDEN_TAG);
     }
 
-    const GOLDEN_TAG: &str = "";
+    // Computed independently (Python hmac and hashlib: HKDF-SHA256 then HMAC-SHA256).
+    const GOLDEN_TAG: &str = "698f9562f10ae0e375c6e69c2ded0bebdd2c58ef09e2f19d9daa05a287372202";
 
     #[test]
     fn kinds_are_refused_for_each_other() {

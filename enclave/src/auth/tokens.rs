@@ -104,3 +104,70 @@ impl Tokens {
         ByteBuf::from(self.boot_id.to_vec())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{MasterKey, labels};
+    use signer_common::identity::TokenPurpose;
+    use signer_common::protocol::ErrorCode;
+
+    fn tokens(seed: u8, boot: u8) -> Tokens {
+        Tokens::new(MasterKey::from_bytes([seed; 32]).derive(labels::USER_ACTION), [boot; 16])
+    }
+
+    fn body(t: &Tokens) -> TokenBody {
+        TokenBody {
+            format: RECORD_FORMAT,
+            boot_id: t.boot(),
+            nonce: ByteBuf::from(vec![1; 16]),
+            expires_at_ms: 1_000,
+            org_id: "or-1".into(),
+            user_id: "us-1".into(),
+            challenge: "c".into(),
+            purpose: TokenPurpose::Login,
+        }
+    }
+
+    #[test]
+    fn golden_tag() {
+        let t = tokens(0, 0);
+        // Computed independently (Python hmac and hashlib: HKDF-SHA256 then HMAC-SHA256).
+        assert_eq!(
+            hex::encode(mac::tag(&t.key, TOKEN_DOMAIN, b"body")),
+            "ebda1fa417cec616299194b5ff82e720de94bae22d6b355e6181db7f0e85e2ac"
+        );
+    }
+
+    #[test]
+    fn opens_its_own_tokens_of_this_boot_before_they_expire() {
+        let t = tokens(1, 1);
+        let text = t.issue(&body(&t));
+        assert_eq!(t.open(&text, 999).unwrap(), body(&t));
+        assert_eq!(TokenBody::peek(&text).unwrap(), body(&t));
+        assert_eq!(t.open(&text, 1_000).unwrap_err().1, "token expired");
+        // Another boot, same key: only a boot-free opener accepts it.
+        let restarted = tokens(1, 2);
+        assert_eq!(restarted.open(&text, 0).unwrap_err().1, "token from another enclave boot");
+        assert!(restarted.open_any_boot(&text, 0).is_ok());
+        // Another key.
+        assert_eq!(
+            tokens(2, 1).open(&text, 0).unwrap_err(),
+            (ErrorCode::Forbidden, "token tag does not verify".into())
+        );
+    }
+
+    #[test]
+    fn refuses_edits_other_formats_and_garbage() {
+        let t = tokens(1, 1);
+        let mut bytes = from_b64(&t.issue(&body(&t))).unwrap();
+        bytes[3] ^= 1;
+        assert_eq!(t.open(&to_b64url(&bytes), 0).unwrap_err().1, "token tag does not verify");
+        let mut other = body(&t);
+        other.format = 2;
+        assert_eq!(t.open(&t.issue(&other), 0).unwrap_err().1, "token of an unknown format");
+        assert_eq!(t.open("!!", 0).unwrap_err().0, ErrorCode::BadRequest);
+        assert_eq!(t.open(&to_b64url(&[0; TAG_LEN]), 0).unwrap_err().0, ErrorCode::BadRequest);
+        assert_eq!(t.open(&"A".repeat(MAX_TOKEN_LEN + 1), 0).unwrap_err().0, ErrorCode::BadRequest);
+    }
+}
