@@ -741,3 +741,15 @@ fn malformed_calls_are_bad_requests() {
         Response::Called(_)
     ));
 }
+
+#[test]
+fn two_deactivations_prepared_together_cannot_leave_the_user_without_a_credential() {
+    let (e, user) = setup();
+    let second = add_credential(&e, &user, "add-credential-001", vec![user.credential.clone()]).unwrap();
+    let both = vec![user.credential.clone(), second.clone()];
+    let first = status_call(&e, &user, "deactivate", &user.cred_id, both.clone(), "deactivate-000001");
+    let other = status_call(&e, &user, "deactivate", b"second", both, "deactivate-000002");
+    assert!(matches!(e.send(first), Response::Called(_)));
+    // The second presents the first credential as still active: that record was rolled back.
+    assert_eq!(assert_refused(e.send(other), ErrorCode::Forbidden), "record rolled back");
+}

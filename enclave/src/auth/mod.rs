@@ -54,10 +54,12 @@ pub struct Pending {
 
 impl Auth {
     /// Records the pending uses (all or none) and versions. The last step of a handler.
+    ///
+    /// Atomic against concurrent requests: the records are re-checked against versions issued
+    /// since they were read (two concurrent deactivations of a user's two credentials: the
+    /// second is refused), then the uses recorded, then the versions.
     pub fn commit(&self, pending: Pending, now_ms: u64) -> Result<(), Refusal> {
-        self.used.consume(&pending.uses, now_ms)?;
-        self.versions.commit(&pending.records);
-        Ok(())
+        self.versions.commit_if_current(&pending.records, || self.used.consume(&pending.uses, now_ms))
     }
 
     /// Refuses a token already used; otherwise notes it for single use until it expires.

@@ -73,18 +73,35 @@ impl Versions {
     /// Remembers the records' versions (those presented and those issued by a request that
     /// succeeded).
     pub fn commit<'a>(&self, records: impl IntoIterator<Item = &'a Record>) {
+        self.commit_if_current(records, || Ok(())).unwrap_or(());
+    }
+
+    /// Atomically: refuses when one of `records` is now older than the newest seen (a
+    /// concurrent request issued a newer version since they were checked), then runs `then`
+    /// (the single uses), then remembers the versions. Nothing is remembered when either
+    /// refuses.
+    pub fn commit_if_current<'a>(
+        &self,
+        records: impl IntoIterator<Item = &'a Record>,
+        then: impl FnOnce() -> Result<(), Refusal>,
+    ) -> Result<(), Refusal> {
         let mut map = self.map();
-        for record in records {
-            let key = key_of(record);
+        let records: Vec<(RecordKey, u64)> = records.into_iter().map(|r| (key_of(r), r.version())).collect();
+        if records.iter().any(|(key, version)| map.get(key).is_some_and(|newest| version < newest)) {
+            return Err(forbidden("record rolled back"));
+        }
+        then()?;
+        for (key, version) in records {
             let full = map.len() >= self.cap;
             match map.get_mut(&key) {
-                Some(newest) => *newest = (*newest).max(record.version()),
+                Some(newest) => *newest = (*newest).max(version),
                 None if !full => {
-                    map.insert(key, record.version());
+                    map.insert(key, version);
                 }
                 None => {}
             }
         }
+        Ok(())
     }
 
     /// How many records are tracked.
@@ -128,6 +145,19 @@ mod tests {
         // Committing an older version does not lower the newest.
         v.commit([&user("us-1", 1)]);
         assert!(v.check(&user("us-1", 1)).is_err());
+        // A commit whose records went stale meanwhile is refused whole, and `then` not run.
+        let ran = std::cell::Cell::new(false);
+        let stale = v.commit_if_current([&user("us-3", 1), &user("us-1", 1)], || {
+            ran.set(true);
+            Ok(())
+        });
+        assert_eq!(stale.unwrap_err().1, "record rolled back");
+        assert!(!ran.get());
+        assert!(v.check(&user("us-3", 0)).is_ok());
+        // A refusal of `then` remembers nothing either.
+        let refused = v.commit_if_current([&user("us-3", 5)], || Err(forbidden("no")));
+        assert!(refused.is_err());
+        assert!(v.check(&user("us-3", 1)).is_ok());
     }
 
     #[test]
