@@ -86,14 +86,10 @@ impl SingleUse {
         Ok(())
     }
 
-    /// How many entries are remembered.
-    pub fn len(&self) -> usize {
+    /// How many entries are remembered (for tests).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.set().len()
-    }
-
-    /// True when nothing is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -46,11 +46,6 @@ impl Tokens {
         Tokens { key, boot_id }
     }
 
-    /// This boot's id.
-    pub fn boot_id(&self) -> &[u8; 16] {
-        &self.boot_id
-    }
-
     /// The token text of `body`.
     pub fn issue(&self, body: &TokenBody) -> String {
         let mut bytes = Vec::with_capacity(256);

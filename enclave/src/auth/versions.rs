@@ -104,14 +104,10 @@ impl Versions {
         Ok(())
     }
 
-    /// How many records are tracked.
-    pub fn len(&self) -> usize {
+    /// How many records are tracked (for tests).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.map().len()
-    }
-
-    /// True when nothing is tracked.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
