@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use signer_enclave::clock::system_clock;
 use signer_enclave::auth::DEFAULT_REQUEST_WINDOW_MS;
+use signer_enclave::clock::system_clock;
 use signer_enclave::core::EnclaveCore;
 use signer_enclave::keys::MasterKey;
 use signer_enclave::nsm::Nsm;

@@ -51,8 +51,10 @@ impl CredentialPublicKey {
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), AuthError> {
         match self {
             CredentialPublicKey::Ed25519(key) => {
-                let key: [u8; 32] =
-                    key.as_slice().try_into().map_err(|_| AuthError::Malformed("Ed25519 key length".into()))?;
+                let key: [u8; 32] = key
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| AuthError::Malformed("Ed25519 key length".into()))?;
                 let key = aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ED25519, key);
                 key.verify(message, signature).map_err(|_| AuthError::BadSignature)
             }
@@ -167,8 +169,8 @@ pub fn verify_assertion(
             if authenticator_data.is_some() {
                 return Err(AuthError::Malformed("a Key assertion has no authenticatorData".into()));
             }
-            let data: ClientData =
-                serde_json::from_slice(client_data).map_err(|e| AuthError::Malformed(format!("clientData: {e}")))?;
+            let data: ClientData = serde_json::from_slice(client_data)
+                .map_err(|e| AuthError::Malformed(format!("clientData: {e}")))?;
             if data.kind != "key.get" {
                 return Err(AuthError::WrongType("key.get"));
             }
@@ -214,13 +216,10 @@ pub fn verify_registration(
     if data.origin != expected.origin {
         return Err(AuthError::OriginMismatch);
     }
-    const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
-    let b64: String = attestation
-        .public_key
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect::<Vec<_>>()
-        .concat();
+    const ED25519_SPKI_PREFIX: [u8; 12] =
+        [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+    let b64: String =
+        attestation.public_key.lines().filter(|l| !l.starts_with("-----")).collect::<Vec<_>>().concat();
     let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64.trim())
         .map_err(|_| AuthError::Malformed("publicKey PEM".into()))?;
     let key = der
