@@ -753,3 +753,42 @@ fn two_deactivations_prepared_together_cannot_leave_the_user_without_a_credentia
     // The second presents the first credential as still active: that record was rolled back.
     assert_eq!(assert_refused(e.send(other), ErrorCode::Forbidden), "record rolled back");
 }
+
+#[test]
+fn another_users_user_action_token_is_refused() {
+    let (e, alice) = setup();
+    let code = member_code(&e, &alice, None);
+    let bob = try_register(&mut |r| e.send(r), &alice.app, "or-1", "bob", &code, 8).unwrap();
+    let token = alice.user_action(&mut |r| e.send(r), "POST", "/wallets", CREATE_BODY);
+    let stolen = bob.call("POST", "/wallets", CREATE_BODY, CallAuth::UserAction { token: token.clone() });
+    assert_eq!(
+        assert_refused(e.send(Request::Call(Box::new(stolen))), ErrorCode::Forbidden),
+        "user action of another user"
+    );
+    let own = alice.call("POST", "/wallets", CREATE_BODY, CallAuth::UserAction { token });
+    assert!(matches!(e.send(Request::Call(Box::new(own))), Response::Called(_)));
+}
+
+#[test]
+fn tokens_live_five_minutes_and_codes_up_to_thirty_days() {
+    let (e, user) = setup();
+    let login = user.assert_request(&mut |r| e.send(r), ChallengeKind::Login);
+    e.advance(5 * 60 * 1000 - 1);
+    assert!(matches!(e.send(Request::Login(login)), Response::LoggedIn(_)));
+    let org = |ttl: u64| {
+        e.send(Request::CreateOrg(signer_common::protocol::CreateOrg {
+            org_id: "or-9".into(),
+            app_id: "ap-9".into(),
+            origin: support::ORIGIN.into(),
+            rp_id: "localhost".into(),
+            rp_name: "Signer".into(),
+            user_verification: signer_common::identity::UserVerification::Required,
+            admin_username: "root".into(),
+            code_ttl_secs: ttl,
+        }))
+    };
+    assert_refused(org(30 * 24 * 3600 + 1), ErrorCode::BadRequest);
+    assert_refused(org(0), ErrorCode::BadRequest);
+    let Response::OrgCreated(created) = org(30 * 24 * 3600) else { panic!() };
+    assert_eq!(created.expires_at_ms, e.time() + 30 * 24 * 3600 * 1000);
+}

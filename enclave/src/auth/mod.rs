@@ -207,3 +207,75 @@ pub fn check_assertion(
         ..credential.clone()
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::Signer;
+    use serde_bytes::ByteBuf;
+    use signer_common::identity::{CredentialKind, UserVerification};
+    use signer_common::userauth::CredentialPublicKey;
+
+    fn app() -> AppRecord {
+        AppRecord {
+            format: RECORD_FORMAT,
+            version: 1,
+            org_id: "or-1".into(),
+            app_id: "ap-1".into(),
+            origin: "http://localhost:8080".into(),
+            rp_id: "localhost".into(),
+            rp_name: "Signer".into(),
+            user_verification: UserVerification::Preferred,
+        }
+    }
+
+    fn signed(key: &ed25519_dalek::SigningKey, challenge: &str) -> Assertion {
+        let client_data =
+            format!(r#"{{"type":"key.get","challenge":"{challenge}","origin":"http://localhost:8080"}}"#);
+        Assertion {
+            kind: CredentialKind::Key,
+            cred_id: ByteBuf::from(vec![1]),
+            signature: ByteBuf::from(key.sign(client_data.as_bytes()).to_bytes().to_vec()),
+            client_data: ByteBuf::from(client_data.into_bytes()),
+            authenticator_data: None,
+            user_handle: None,
+        }
+    }
+
+    /// A counter that moves makes the record again, version + 1, with the new counter; one that
+    /// does not answers nothing to store.
+    #[test]
+    fn a_moved_counter_issues_the_next_version() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[4; 32]);
+        let mut credential = CredentialRecord {
+            format: RECORD_FORMAT,
+            version: 3,
+            org_id: "or-1".into(),
+            user_id: "us-1".into(),
+            cred_id: ByteBuf::from(vec![1]),
+            kind: CredentialKind::Key,
+            public_key: CredentialPublicKey::Ed25519(ByteBuf::from(key.verifying_key().to_bytes().to_vec())),
+            name: "k".into(),
+            status: Status::Active,
+            sign_count: 0,
+        };
+        assert_eq!(check_assertion(&app(), &credential, &signed(&key, "c"), "c").unwrap(), None);
+        // A stored counter that the assertion's (0 for Key credentials) differs from.
+        credential.sign_count = 5;
+        let updated = check_assertion(&app(), &credential, &signed(&key, "c"), "c").unwrap().unwrap();
+        assert_eq!(updated, CredentialRecord { version: 4, sign_count: 0, ..credential.clone() });
+        // Another credential id or kind is refused before the signature.
+        let mut other = signed(&key, "c");
+        other.cred_id = ByteBuf::from(vec![2]);
+        assert_eq!(
+            check_assertion(&app(), &credential, &other, "c").unwrap_err().1,
+            "assertion is by another credential"
+        );
+        let mut fido = signed(&key, "c");
+        fido.kind = CredentialKind::Fido2;
+        assert_eq!(
+            check_assertion(&app(), &credential, &fido, "c").unwrap_err().1,
+            "assertion kind does not match the credential"
+        );
+    }
+}

@@ -144,6 +144,22 @@ mod tests {
         assert_eq!(s.len(), 2);
     }
 
+    /// An entry remembered until `until` is live before it and gone at it, for `check`,
+    /// `consume` and eviction alike; the cap is reachable exactly.
+    #[test]
+    fn boundaries() {
+        let s = SingleUse::with_cap(2);
+        s.consume(&[(token(1), 200), (token(2), 200)], 100).unwrap();
+        assert_eq!(s.len(), 2);
+        assert!(s.consume(&[(token(1), 300)], 199).is_err());
+        assert!(s.check(&token(1), 199).is_err());
+        // At 200 both have expired: token 1 may be consumed again, and token 3 evicts token 2.
+        s.consume(&[(token(1), 300)], 200).unwrap();
+        s.consume(&[(token(3), 300)], 200).unwrap();
+        assert_eq!(s.len(), 2);
+        s.check(&token(2), 200).unwrap();
+    }
+
     #[test]
     fn one_shot_keys_are_per_credential() {
         let s = SingleUse::default();

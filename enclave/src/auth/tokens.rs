@@ -163,6 +163,8 @@ mod tests {
         assert_eq!(t.open(&t.issue(&other), 0).unwrap_err().1, "token of an unknown format");
         assert_eq!(t.open("!!", 0).unwrap_err().0, ErrorCode::BadRequest);
         assert_eq!(t.open(&to_b64url(&[0; TAG_LEN]), 0).unwrap_err().0, ErrorCode::BadRequest);
-        assert_eq!(t.open(&"A".repeat(MAX_TOKEN_LEN + 1), 0).unwrap_err().0, ErrorCode::BadRequest);
+        assert_eq!(t.open(&"A".repeat(MAX_TOKEN_LEN + 1), 0).unwrap_err().1, "token is too long");
+        // Exactly the limit is read (and refused for its tag).
+        assert_eq!(t.open(&"A".repeat(MAX_TOKEN_LEN), 0).unwrap_err().1, "token tag does not verify");
     }
 }
