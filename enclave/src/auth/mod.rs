@@ -14,7 +14,7 @@ pub mod tokens;
 pub mod versions;
 
 use signer_common::identity::{
-    AppRecord, CredentialRecord, Notarized, RECORD_FORMAT, Record, Status, UserRecord, WalletRecord,
+    AppRecord, CredentialRecord, Notarized, Record, Status, UserRecord, WalletRecord,
 };
 use signer_common::protocol::Assertion;
 use signer_common::userauth::{AuthError, Expected, verify_assertion};
@@ -203,7 +203,6 @@ pub fn check_assertion(
     Ok(Some(CredentialRecord {
         version: credential.version + 1,
         sign_count: asserted.sign_count,
-        format: RECORD_FORMAT,
         ..credential.clone()
     }))
 }
@@ -213,7 +212,7 @@ mod tests {
     use super::*;
     use ed25519_dalek::Signer;
     use serde_bytes::ByteBuf;
-    use signer_common::identity::{CredentialKind, UserVerification};
+    use signer_common::identity::{CredentialKind, RECORD_FORMAT, UserVerification};
     use signer_common::userauth::CredentialPublicKey;
 
     fn app() -> AppRecord {
