@@ -674,6 +674,67 @@ mod tests {
         assert_eq!(RequestFrame::decode(&bytes).unwrap(), RequestFrame::new(1, Request::Ping));
     }
 
+    /// A one-shot `Call` creating a wallet, every field set: pins the encoding of `Call`,
+    /// `CallAuth`, `Assertion` and `Notarized` (listed in SPEC.md).
+    #[test]
+    fn golden_call() {
+        use crate::identity::CredentialKind;
+        let notarized = |b: u8| Notarized { body: ByteBuf::from(vec![b]), tag: ByteBuf::from(vec![b + 1]) };
+        let call = Call {
+            request_id: "rq-1".into(),
+            method: "POST".into(),
+            path: "/wallets".into(),
+            body: ByteBuf::from(b"{}".to_vec()),
+            auth: CallAuth::OneShot {
+                time_ms: 1,
+                request_id: "abcdefghijklmnop".into(),
+                assertion: Assertion {
+                    kind: CredentialKind::Key,
+                    cred_id: ByteBuf::from(vec![9]),
+                    client_data: ByteBuf::from(b"{}".to_vec()),
+                    authenticator_data: None,
+                    signature: ByteBuf::from(vec![8]),
+                    user_handle: None,
+                },
+            },
+            app: notarized(1),
+            user: notarized(3),
+            credential: Some(notarized(5)),
+            wallet: None,
+            credentials: vec![],
+            nonce: None,
+            attestation: AttestationMode::Session,
+        };
+        let frame = RequestFrame::new(7, Request::Call(Box::new(call)));
+        let bytes = frame.encode();
+        assert_eq!(hex::encode(&bytes), GOLDEN_CALL);
+        assert_eq!(RequestFrame::decode(&bytes).unwrap(), frame);
+    }
+
+    // Read by hand against RFC 8949: {v: 2, id: 7, body: {"Call": {12 fields in declaration
+    // order}}}, byte strings as major type 2, absent optionals as null (f6).
+    const GOLDEN_CALL: &str = concat!(
+        "a36176026269640764626f6479a16443616c6cac6a726571756573745f69646472712d31666d6574686f6464",
+        "504f53546470617468682f77616c6c65747364626f6479427b7d6461757468a1674f6e6553686f74a3677469",
+        "6d655f6d73016a726571756573745f6964706162636465666768696a6b6c6d6e6f7069617373657274696f6e",
+        "a6646b696e64634b657967637265645f696441096b636c69656e745f64617461427b7d7261757468656e7469",
+        "6361746f725f64617461f6697369676e617475726541086b757365725f68616e646c65f663617070a264626f",
+        "647941016374616741026475736572a264626f647941036374616741046a63726564656e7469616ca264626f",
+        "647941056374616741066677616c6c6574f66b63726564656e7469616c7380656e6f6e6365f66b6174746573",
+        "746174696f6e6753657373696f6e",
+    );
+
+    #[test]
+    fn golden_forbidden() {
+        let frame = ResponseFrame::new(3, Response::error(ErrorCode::Forbidden, "token expired"));
+        let bytes = frame.encode();
+        assert_eq!(
+            hex::encode(&bytes),
+            "a36176026269640364626f6479a1654572726f72a264636f646569466f7262696464656e676d6573736167656d746f6b656e2065787069726564"
+        );
+        assert_eq!(ResponseFrame::decode(&bytes).unwrap(), frame);
+    }
+
     #[test]
     fn golden_error_response() {
         let frame = ResponseFrame::new(

@@ -15,9 +15,10 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 pub mod labels {
     /// AES-256-GCM key that seals wallet keys.
     pub const WALLET_SEALING: &[u8] = b"signer/v1/wallet-sealing";
-    /// MAC key for records the parent stores on the enclave's behalf (credentials, owners).
+    /// MAC key for records the parent stores on the enclave's behalf (users, credentials, apps, wallet owners).
     pub const NOTARIZATION: &[u8] = b"signer/v1/notarization";
-    /// MAC key for challenges and user-action tokens.
+    /// MAC key for enclave tokens: challenges, user-action tokens, registration codes and
+    /// temporary registration tokens (the label keeps its first name).
     pub const USER_ACTION: &[u8] = b"signer/v1/user-action";
 }
 

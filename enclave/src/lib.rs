@@ -1,5 +1,9 @@
 //! The enclave: unseals wallet keys, signs, and attests, behind an NSM provider.
 //!
+//! - [`auth`]: user authorisation: notarized records, tokens, single use, and the checks of
+//!   a call's user signature.
+//! - [`ops`]: the operations (registration, login, wallets, credentials).
+//! - [`refusal`]: error codes and messages, and shared shape checks.
 //! - [`clock`]: the injected clock (milliseconds since the epoch).
 //! - [`core`]: the sans-I/O request handler ([`core::EnclaveCore`]).
 //! - [`server`]: the socket shell around it.
@@ -10,10 +14,13 @@
 //!   per-curve keys.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod auth;
 pub mod clock;
 pub mod core;
 pub mod keys;
 pub mod nsm;
+pub mod ops;
+pub mod refusal;
 pub mod seal;
 pub mod server;
 pub mod session;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use signer_enclave::auth::DEFAULT_REQUEST_WINDOW_MS;
 use signer_enclave::clock::system_clock;
 use signer_enclave::core::EnclaveCore;
 use signer_enclave::keys::MasterKey;
@@ -51,6 +52,10 @@ struct Args {
     /// Seconds after which a connection with no request in flight and nothing received is closed.
     #[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86400))]
     idle_timeout_secs: u64,
+    /// Seconds a one-shot signed request's X-Request-Time may differ from the enclave's clock,
+    /// either way; its request id is remembered for that long.
+    #[arg(long, default_value_t = DEFAULT_REQUEST_WINDOW_MS / 1000, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_window_secs: u64,
 }
 
 fn main() -> ExitCode {
@@ -114,7 +119,10 @@ fn run(args: Args) -> Result<(), String> {
         warn!("no master key: the enclave answers NotReady until one is provisioned");
         None
     };
-    let core = Arc::new(EnclaveCore::new(nsm.clone(), master, system_clock()));
+    let core = Arc::new(
+        EnclaveCore::new(nsm.clone(), master, system_clock())
+            .with_request_window_ms(args.request_window_secs * 1000),
+    );
     match core.start_session() {
         Ok(id) => info!(session_id = %hex::encode(id), "session receipt key attested"),
         Err(e) => warn!(error = %e, "no session receipt key yet; the first session-mode request retries"),
@@ -132,6 +140,7 @@ fn run(args: Args) -> Result<(), String> {
             nsm = nsm.kind(),
             frame_timeout_s = args.frame_timeout_secs,
             idle_timeout_s = args.idle_timeout_secs,
+            request_window_s = args.request_window_secs,
             "signer-enclave listening"
         );
         let exit_with_stdin = args.exit_with_stdin;

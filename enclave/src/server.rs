@@ -33,8 +33,9 @@ use crate::core::EnclaveCore;
 pub const MAX_CONNECTIONS: usize = 64;
 /// Most requests in flight on one connection; the reader waits when a connection has this many.
 pub const MAX_IN_FLIGHT_PER_CONNECTION: usize = 64;
-/// The largest request frame body: a `Sign` of a maximal message plus its sealed wallet and ids
-/// is about 66 KiB; anything longer is refused before it is read.
+/// The largest request frame body (128 KiB); anything longer is refused before it is read. A
+/// signing `Call` carries its message in hex inside the JSON body beside its records, so the
+/// largest message it can sign is about 63 KiB, a little under [`MAX_MESSAGE_LEN`].
 pub const MAX_REQUEST_LEN: usize = 2 * MAX_MESSAGE_LEN;
 /// Bytes of requests being handled and answers not yet written above which a connection is no
 /// longer read (backpressure).

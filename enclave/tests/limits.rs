@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_bytes::ByteBuf;
 use signer_common::frame;
 use signer_common::protocol::{
-    AttestationMode, CreateWallet, Curve, MAX_MESSAGE_LEN, Request, RequestFrame, Response, ResponseFrame,
-    SealedWallet, SignKind, SignRequest,
+    AttestationMode, Outcome, Request, RequestFrame, Response, ResponseFrame, WalletContext,
 };
+use signer_enclave::server::MAX_REQUEST_LEN;
+
+mod support;
 
 /// A running enclave, stopped (standard input closed, then killed) when dropped.
 struct Enclave {
@@ -207,40 +208,56 @@ fn three_hundred_stalled_peers_are_refused_beyond_the_cap_then_dropped_and_the_e
     }
 }
 
-fn create_wallet(stream: &mut UnixStream) -> SealedWallet {
-    let request = Request::CreateWallet(CreateWallet {
-        request_id: "wc-1".into(),
-        curve: Curve::Ed25519,
-        nonce: None,
-        attestation: AttestationMode::Session,
-    });
-    match call(stream, 3, request) {
-        Some(Response::WalletCreated(created)) => created.wallet,
+/// The admin of a new organisation and an Ed25519 wallet of theirs, made over `stream`.
+fn user_and_wallet(stream: &mut UnixStream) -> (support::User, WalletContext) {
+    let mut next = 1000;
+    let mut send = |request| {
+        next += 1;
+        call(stream, next, request).expect("no answer")
+    };
+    let user = support::admin(&mut send, "or-limits", 7);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    match send(user.one_shot("POST", "/wallets", br#"{"curve":"ed25519"}"#, now, "create-wallet-00001")) {
+        Response::Called(c) => match c.outcome {
+            Outcome::WalletCreated(w) => {
+                let context = support::wallet_context(&w);
+                (user, context)
+            }
+            other => panic!("no wallet: {other:?}"),
+        },
         other => panic!("no wallet: {other:?}"),
     }
 }
 
-/// Sends `Sign` requests with a 64 KiB message (the largest valid request) without reading any
-/// answer, until the enclave stops taking them (a write blocks for a second) or it closes the
-/// connection. Answers how many bytes were sent.
-fn large_sign(wallet: &SealedWallet, request_id: String, fill: u8) -> Request {
-    Request::Sign(SignRequest {
-        request_id,
-        wallet: wallet.clone(),
-        kind: SignKind::Message,
-        payload: ByteBuf::from(vec![fill; MAX_MESSAGE_LEN]),
-        nonce: None,
-        attestation: AttestationMode::Fresh,
-    })
+/// The largest message whose signing call fits in a request frame: the JSON body carries it in
+/// hex (twice its size), beside the call's records.
+const LARGE_MESSAGE_LEN: usize = MAX_REQUEST_LEN / 2 - 2048;
+
+/// A one-shot call signing a large message (the largest valid requests).
+fn large_sign(user: &support::User, wallet: &WalletContext, request_id: String, fill: u8) -> Request {
+    let body =
+        format!(r#"{{"kind":"Message","message":"0x{}"}}"#, hex::encode(vec![fill; LARGE_MESSAGE_LEN]));
+    let path = format!("/wallets/{}/signatures", wallet.sealed.wallet_id);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let auth = user.one_shot_auth("POST", &path, body.as_bytes(), now, &request_id);
+    let mut call = user.call("POST", &path, body.as_bytes(), auth);
+    call.wallet = Some(wallet.clone());
+    call.attestation = AttestationMode::Fresh;
+    Request::Call(Box::new(call))
 }
 
-fn greedy_peer(socket: &Path, wallet: SealedWallet, peer: u64) -> usize {
+/// Sends signing calls of a large message without reading any answer, until the enclave stops
+/// taking them (a write blocks for a second) or it closes the connection. Answers how many
+/// bytes were sent.
+fn greedy_peer(socket: &Path, user: support::User, wallet: WalletContext, peer: u64) -> usize {
     let mut stream = UnixStream::connect(socket).unwrap();
     stream.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
     let mut sent = 0;
     for i in 0..4096u64 {
-        let request = large_sign(&wallet, format!("sig-{peer}-{i}"), i as u8);
-        let bytes = frame::encode(&RequestFrame::new(i, request).encode()).unwrap();
+        let request = large_sign(&user, &wallet, format!("sig-{peer}-{i:016}"), i as u8);
+        let bytes = RequestFrame::new(i, request).encode();
+        assert!(bytes.len() <= MAX_REQUEST_LEN, "a request of {} bytes", bytes.len());
+        let bytes = frame::encode(&bytes).unwrap();
         if stream.write_all(&bytes).is_err() {
             break;
         }
@@ -255,11 +272,13 @@ fn greedy_peer(socket: &Path, wallet: SealedWallet, peer: u64) -> usize {
 fn greedy_peers_that_never_read_cannot_grow_the_enclave_by_64_mib() {
     let enclave = Enclave::start(&[]);
     let mut conn = enclave.connect();
-    let wallet = create_wallet(&mut conn);
+    let (user, wallet) = user_and_wallet(&mut conn);
     // One request of each kind the peers send, so that what is allocated once is counted before.
     for id in 0..4 {
-        let answer = call(&mut conn, 100 + id, large_sign(&wallet, format!("warm-{id}"), 0));
-        assert!(matches!(answer, Some(Response::Signed(_))), "{answer:?}");
+        let answer =
+            call(&mut conn, 100 + id, large_sign(&user, &wallet, format!("warm-request-{id:08}"), 0));
+        let signed = matches!(&answer, Some(Response::Called(c)) if matches!(c.outcome, Outcome::Signed(_)));
+        assert!(signed, "{answer:?}");
     }
     let before = enclave.memory_kib("VmRSS:");
     // Reset the peak (VmHWM) to the current RSS: start-up (reading its own image to measure it)
@@ -268,8 +287,8 @@ fn greedy_peers_that_never_read_cannot_grow_the_enclave_by_64_mib() {
     let socket = enclave.socket();
     let peers: Vec<_> = (0..8)
         .map(|peer| {
-            let (socket, wallet) = (socket.clone(), wallet.clone());
-            std::thread::spawn(move || greedy_peer(&socket, wallet, peer))
+            let (socket, user, wallet) = (socket.clone(), user.clone(), wallet.clone());
+            std::thread::spawn(move || greedy_peer(&socket, user, wallet, peer))
         })
         .collect();
     // Measured while the peers still hold their connections, unread answers and all.
