@@ -11,10 +11,11 @@ use signer_client::{ImagePolicy, ResultExpectations, verify_signing_result};
 use signer_common::attestation::{self, Expectations, TrustedRoot};
 use signer_common::encoding::{from_b64, from_hex0x, to_hex0x};
 use signer_common::frame::MAX_FRAME_LEN;
-use signer_common::protocol::{
-    AttestationMode, ErrorCode, Request, Response, SealedWallet, SignKind, SignRequest,
-};
+use signer_common::identity::Notarized;
+use signer_common::protocol::{AttestationMode, ErrorCode, Outcome, Request, Response, SealedWallet};
 use signer_common::receipt::{Receipt, ReceiptKind};
+use signer_e2e::db::Db;
+use signer_e2e::enclave_call::dev_call;
 use signer_e2e::{EnclaveConn, Stack, bin};
 
 fn now() -> u64 {
@@ -39,7 +40,7 @@ fn b64_field(v: &Value, name: &str) -> Vec<u8> {
 fn create_wallet(stack: &Stack, curve: &str, nonce: Option<&[u8]>) -> Value {
     let nonce_hex = nonce.map(hex::encode);
     let headers: Vec<(&str, &str)> = nonce_hex.iter().map(|n| ("X-Request-Nonce", n.as_str())).collect();
-    let (status, wallet) = stack.post_raw("/wallets", &json!({ "curve": curve }).to_string(), &headers);
+    let (status, wallet) = stack.signed_post("/wallets", &json!({ "curve": curve }).to_string(), &headers);
     assert!(status == 200 || status == 201, "{status} {wallet}");
     wallet
 }
@@ -47,7 +48,7 @@ fn create_wallet(stack: &Stack, curve: &str, nonce: Option<&[u8]>) -> Value {
 fn sign(stack: &Stack, wallet_id: &str, body: Value, nonce: Option<&[u8]>) -> (u16, Value) {
     let nonce_hex = nonce.map(hex::encode);
     let headers: Vec<(&str, &str)> = nonce_hex.iter().map(|n| ("X-Request-Nonce", n.as_str())).collect();
-    stack.post_raw(&format!("/wallets/{wallet_id}/signatures"), &body.to_string(), &headers)
+    stack.signed_post(&format!("/wallets/{wallet_id}/signatures"), &body.to_string(), &headers)
 }
 
 fn expectations(nonce: Option<&[u8]>) -> ResultExpectations {
@@ -204,24 +205,47 @@ fn set_sealed(stack: &Stack, id: &str, sealed: &[u8]) {
     );
 }
 
-fn enclave_sign(conn: &mut EnclaveConn, id: u64, wallet: SealedWallet) -> Response {
-    conn.call(
-        id,
-        Request::Sign(SignRequest {
-            request_id: format!("sig-{id}"),
-            wallet,
-            kind: SignKind::Hash,
-            payload: vec![7u8; 32].into(),
-            nonce: None,
-            attestation: AttestationMode::Fresh,
-        }),
+/// A signature `Call` on `path_wallet`'s path with this sealed wallet and ownership record,
+/// signed one-shot by the dev admin (the enclave demands a user signature on every call).
+fn sign_call(
+    stack: &Stack,
+    path_wallet: &str,
+    wallet: SealedWallet,
+    record: Notarized,
+    mode: AttestationMode,
+) -> Request {
+    let body = json!({ "kind": "Hash", "hash": to_hex0x(&[7; 32]) }).to_string();
+    dev_call(
+        stack,
+        "POST",
+        &format!("/wallets/{path_wallet}/signatures"),
+        body.as_bytes(),
+        Some((wallet, record)),
+        mode,
     )
-    .body
 }
 
+fn enclave_sign(
+    stack: &Stack,
+    conn: &mut EnclaveConn,
+    id: u64,
+    wallet: SealedWallet,
+    record: Notarized,
+) -> Response {
+    let path_wallet = wallet.wallet_id.clone();
+    conn.call(id, sign_call(stack, &path_wallet, wallet, record, AttestationMode::Fresh)).body
+}
+
+fn is_signed(response: &Response) -> bool {
+    matches!(response, Response::Called(called) if matches!(called.outcome, Outcome::Signed(_)))
+}
+
+/// Refused as a bad seal, or (a key that disagrees with the ownership record) as forbidden.
 fn assert_refused_as_invalid_seal(response: &Response) {
     match response {
-        Response::Error(e) => assert_eq!(e.code, ErrorCode::SealedWalletInvalid, "{e:?}"),
+        Response::Error(e) => {
+            assert!(matches!(e.code, ErrorCode::SealedWalletInvalid | ErrorCode::Forbidden), "{e:?}")
+        }
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
@@ -233,21 +257,34 @@ fn refuses_tampered_and_swapped_sealed_blobs() {
     let b = create_wallet(&stack, "ed25519", None)["id"].as_str().unwrap().to_owned();
     let row_a = sealed_wallet_row(&stack, &a);
     let row_b = sealed_wallet_row(&stack, &b);
+    let (record_a, record_b) = {
+        let db = Db::open(&stack);
+        (db.wallet_record(&a), db.wallet_record(&b))
+    };
 
-    // Straight at the enclave socket, as a compromised parent would: every flipped byte is refused.
+    // Straight at the enclave socket, as a compromised parent would (with a genuine user
+    // signature): every flipped byte of the sealed key is refused.
     let mut conn = EnclaveConn::connect(&stack.enclave_socket());
-    assert!(matches!(enclave_sign(&mut conn, 1, row_a.clone()), Response::Signed(_)));
+    assert!(is_signed(&enclave_sign(&stack, &mut conn, 1, row_a.clone(), record_a.clone())));
     for i in 0..row_a.sealed.len() {
         let mut tampered = row_a.clone();
         tampered.sealed[i] ^= 0x80;
-        assert_refused_as_invalid_seal(&enclave_sign(&mut conn, 10 + i as u64, tampered));
+        assert_refused_as_invalid_seal(&enclave_sign(
+            &stack,
+            &mut conn,
+            10 + i as u64,
+            tampered,
+            record_a.clone(),
+        ));
     }
-    // Wallet A's blob presented as wallet B (B's id and key, A's sealed key): refused.
+    // Wallet A's blob presented as wallet B (B's id, key and record, A's sealed key): refused.
     let swapped = SealedWallet { sealed: row_a.sealed.clone(), ..row_b.clone() };
-    assert_refused_as_invalid_seal(&enclave_sign(&mut conn, 100, swapped));
-    // A's blob and key under B's id: refused too (the id is bound into the seal).
+    assert_refused_as_invalid_seal(&enclave_sign(&stack, &mut conn, 100, swapped, record_b.clone()));
+    // A's blob and key under B's id and record: refused too (the id is bound into the seal).
     let renamed = SealedWallet { wallet_id: b.clone(), ..row_a.clone() };
-    assert_refused_as_invalid_seal(&enclave_sign(&mut conn, 101, renamed));
+    assert_refused_as_invalid_seal(&enclave_sign(&stack, &mut conn, 101, renamed, record_b.clone()));
+    // The genuine pair still signs: the refusals changed nothing.
+    assert!(is_signed(&enclave_sign(&stack, &mut conn, 102, row_b.clone(), record_b)));
 
     // Through the HTTP API, with the parent's own database rewritten underneath it.
     let hash = json!({ "kind": "Hash", "hash": to_hex0x(&[1; 32]) });
@@ -291,19 +328,14 @@ fn enclave_answers_requests_in_flight_on_one_connection() {
     let stack = Stack::start();
     let wallet = create_wallet(&stack, "secp256k1", None)["id"].as_str().unwrap().to_owned();
     let row = sealed_wallet_row(&stack, &wallet);
+    let record = Db::open(&stack).wallet_record(&wallet);
     let mut conn = EnclaveConn::connect(&stack.enclave_socket());
     // Send many requests before reading any answer; every id comes back exactly once.
     let ids: Vec<u64> = (1000..1032).collect();
     for &id in &ids {
-        let req = Request::Sign(SignRequest {
-            request_id: format!("sig-{id}"),
-            wallet: row.clone(),
-            kind: SignKind::Hash,
-            payload: vec![id as u8; 32].into(),
-            nonce: None,
-            // Half of them in session mode: both kinds interleave on one connection.
-            attestation: if id % 2 == 0 { AttestationMode::Fresh } else { AttestationMode::Session },
-        });
+        // Half of them in session mode: both kinds interleave on one connection.
+        let mode = if id % 2 == 0 { AttestationMode::Fresh } else { AttestationMode::Session };
+        let req = sign_call(&stack, &wallet, row.clone(), record.clone(), mode);
         let bytes =
             signer_common::frame::encode(&signer_common::protocol::RequestFrame::new(id, req).encode())
                 .unwrap();
@@ -313,7 +345,7 @@ fn enclave_answers_requests_in_flight_on_one_connection() {
         .iter()
         .map(|_| conn.read_response().unwrap())
         .map(|r| {
-            assert!(matches!(r.body, Response::Signed(_)), "{:?}", r.body);
+            assert!(is_signed(&r.body), "{:?}", r.body);
             r.id
         })
         .collect();
@@ -350,7 +382,8 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
         ("/wallets", format!("{{\"curve\":\"ed25519\",\"name\":\"{}\"}}", "x".repeat(300 * 1024)), 413),
     ];
     for (path, body, expected) in cases {
-        let (status, answer) = stack.post_raw(path, &body, &[]);
+        // Signed by the dev admin: the refusal is for the input, not for a missing signature.
+        let (status, answer) = stack.signed_post(path, &body, &[]);
         assert_eq!(status, expected, "{path} {}: {answer}", &body[..body.len().min(80)]);
         if expected != 413 || !answer.is_null() {
             assert!(answer["error"]["code"].is_string(), "{answer}");
@@ -359,8 +392,8 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
     }
     // A nonce that is not hex, or too long, is refused too.
     let create = json!({ "curve": "ed25519" }).to_string();
-    assert_eq!(stack.post_raw("/wallets", &create, &[("X-Request-Nonce", "xyz")]).0, 400);
-    assert_eq!(stack.post_raw("/wallets", &create, &[("X-Request-Nonce", &"ab".repeat(65))]).0, 400);
+    assert_eq!(stack.signed_post("/wallets", &create, &[("X-Request-Nonce", "xyz")]).0, 400);
+    assert_eq!(stack.signed_post("/wallets", &create, &[("X-Request-Nonce", &"ab".repeat(65))]).0, 400);
     // No token, or a forged one: 401.
     assert_eq!(stack.get("/wallets", None).unwrap().0, 401);
     assert_eq!(stack.get("/wallets", Some("eyJhbGciOiJub25lIn0.e30.")).unwrap().0, 401);
@@ -572,7 +605,7 @@ fn session_mode_receipts_are_signed_by_the_attested_receipt_key() {
     for i in 0..3u8 {
         let hash = [i; 32];
         let body = json!({ "kind": "Hash", "hash": to_hex0x(&hash) }).to_string();
-        let (status, result) = stack.post_raw(
+        let (status, result) = stack.signed_post(
             &format!("/wallets/{id}/signatures"),
             &body,
             &[("X-Attestation", "session"), ("X-Request-Nonce", &nonce_hex)],

@@ -18,6 +18,7 @@ use signer_common::protocol::{Request, RequestFrame, ResponseFrame};
 
 pub mod auth_support;
 pub mod db;
+pub mod enclave_call;
 pub mod proxy;
 
 /// The directory holding the workspace's binaries (`target/debug`).
