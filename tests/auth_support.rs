@@ -166,6 +166,19 @@ pub struct TestUser {
     pub credential: TestCredential,
 }
 
+impl TestUser {
+    /// The same user signing with `credential`.
+    pub fn with(&self, credential: TestCredential) -> TestUser {
+        TestUser {
+            org_id: self.org_id.clone(),
+            user_id: self.user_id.clone(),
+            username: self.username.clone(),
+            token: self.token.clone(),
+            credential,
+        }
+    }
+}
+
 /// `{"type":"key.get","challenge":...,"origin":...}`, the exact text a Key credential signs.
 pub fn key_get_client_data(challenge: &str, origin: &str) -> String {
     json!({ "type": "key.get", "challenge": challenge, "origin": origin }).to_string()
@@ -255,17 +268,16 @@ pub fn assert_bad_request(answer: &Answer) {
     assert!(answer.1["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", answer.1);
 }
 
-/// Runs a user action's first two calls: `POST /auth/action/init`, then `first_factor` signs
-/// the answer (`ChallengeAnswer` JSON), then `POST /auth/action`; answers the `userAction`
-/// token. Panics unless both calls succeed.
-pub fn user_action_with(
+/// A user action's first two calls: `POST /auth/action/init` (asserted), then `first_factor`
+/// signs its answer (`ChallengeAnswer` JSON), then `POST /auth/action`: that call's answer.
+pub fn action_answer(
     stack: &Stack,
     bearer: &str,
     method: &str,
     path: &str,
     body: &str,
     first_factor: impl FnOnce(&Value) -> Value,
-) -> String {
+) -> Answer {
     let init = json!({
         "userActionPayload": body,
         "userActionHttpMethod": method,
@@ -278,8 +290,19 @@ pub fn user_action_with(
         "challengeIdentifier": challenge["challengeIdentifier"],
         "firstFactor": first_factor(&challenge),
     });
-    let (status, answer) =
-        stack.send("POST", "/auth/action", signed.to_string().as_bytes(), Some(bearer), &[]);
+    stack.send("POST", "/auth/action", signed.to_string().as_bytes(), Some(bearer), &[])
+}
+
+/// [`action_answer`] that must succeed: the `userAction` token.
+pub fn user_action_with(
+    stack: &Stack,
+    bearer: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+    first_factor: impl FnOnce(&Value) -> Value,
+) -> String {
+    let (status, answer) = action_answer(stack, bearer, method, path, body, first_factor);
     assert_eq!(status, 200, "action: {answer}");
     answer["userAction"].as_str().expect("userAction").to_owned()
 }
