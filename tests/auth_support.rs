@@ -469,17 +469,16 @@ pub fn new_member(stack: &Stack, username: &str, algorithm: &str) -> TestUser {
 }
 
 /// `POST /auth/credentials/init` for `kind`: the creation options with `challengeIdentifier`.
-pub fn credential_init(stack: &Stack, user: &TestUser, kind: &str) -> Value {
+pub fn credential_init(stack: &Stack, bearer: &str, kind: &str) -> Value {
     let body = json!({ "kind": kind }).to_string();
-    let (status, options) =
-        stack.send("POST", "/auth/credentials/init", body.as_bytes(), Some(&user.token), &[]);
+    let (status, options) = stack.send("POST", "/auth/credentials/init", body.as_bytes(), Some(bearer), &[]);
     assert_eq!(status, 200, "credentials init: {options}");
     options
 }
 
 /// The body of `POST /auth/credentials` adding a new Key credential (init made here).
-pub fn add_key_credential_body(stack: &Stack, user: &TestUser, new: &TestCredential) -> String {
-    let options = credential_init(stack, user, "Key");
+pub fn add_key_credential_body(stack: &Stack, bearer: &str, new: &TestCredential) -> String {
+    let options = credential_init(stack, bearer, "Key");
     let challenge = options["challenge"].as_str().expect("challenge");
     json!({
         "challengeIdentifier": options["challengeIdentifier"],
@@ -494,7 +493,7 @@ pub fn add_key_credential_body(stack: &Stack, user: &TestUser, new: &TestCredent
 /// user's current credential; answers it.
 pub fn add_key_credential(stack: &Stack, user: &TestUser, algorithm: &str) -> TestCredential {
     let new = TestCredential::generate(algorithm, &user.credential.origin);
-    let body = add_key_credential_body(stack, user, &new);
+    let body = add_key_credential_body(stack, &user.token, &new);
     let (status, answer) = call_with_user_action(stack, user, "POST", "/auth/credentials", &body);
     assert!(status == 200 || status == 201, "add credential: {status} {answer}");
     assert_eq!(answer["credential"]["credId"], new.cred_id.as_str(), "{answer}");

@@ -20,6 +20,7 @@ pub mod auth_support;
 pub mod db;
 pub mod enclave_call;
 pub mod proxy;
+pub mod receipts;
 
 /// The directory holding the workspace's binaries (`target/debug`).
 pub fn bin_dir() -> PathBuf {

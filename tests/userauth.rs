@@ -5,57 +5,16 @@
 //! verified with the client SDK against the dev `pcrs.json`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use signer_client::{ImagePolicy, ReceiptKind, ResultExpectations, TrustedRoot, verify_signing_result};
-use signer_common::encoding::from_b64;
+use signer_client::ReceiptKind;
 use signer_common::userauth::request_challenge;
 use signer_e2e::Stack;
 use signer_e2e::auth_support::{
     TestCredential, TestUser, add_key_credential, call_one_shot, call_with_user_action, credentials_of,
     dev_user, hash_body, login, one_shot_challenge, register_key_user, registration_code, wallet_count,
 };
-
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
-}
-
-/// The image the dev stack says it runs (`DIR/pcrs.json`), as the SDK's policy.
-fn dev_image(stack: &Stack) -> ImagePolicy {
-    let pcrs: Value = serde_json::from_slice(&std::fs::read(stack.dir.join("pcrs.json")).unwrap()).unwrap();
-    let pcrs: BTreeMap<u8, Vec<u8>> = pcrs
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.parse().unwrap(), hex::decode(v.as_str().unwrap()).unwrap()))
-        .collect();
-    assert!(pcrs.contains_key(&0), "pcrs.json has PCR0");
-    ImagePolicy::pinned(pcrs).unwrap()
-}
-
-fn root_of(stack: &Stack) -> TrustedRoot {
-    let (status, pem) = stack.get("/enclave/root", None).unwrap();
-    assert_eq!(status, 200);
-    TrustedRoot::from_pem(&pem).unwrap()
-}
-
-/// Verifies an answer's receipt and attestation with the SDK: the receipt's kind and wallet.
-fn verify_answer(stack: &Stack, answer: &Value, kind: ReceiptKind, wallet_id: &str) {
-    let field =
-        |name: &str| from_b64(answer[name].as_str().unwrap_or_else(|| panic!("{name} in {answer}"))).unwrap();
-    let expect = ResultExpectations {
-        wallet_id: Some(wallet_id.to_owned()),
-        kind: Some(kind),
-        ..ResultExpectations::new(dev_image(stack))
-    };
-    let verified =
-        verify_signing_result(&field("receipt"), &field("attestation"), &root_of(stack), now(), &expect)
-            .unwrap_or_else(|e| panic!("{kind:?} receipt of {wallet_id} does not verify: {e}"));
-    assert_eq!(verified.receipt.wallet_id, wallet_id);
-}
+use signer_e2e::receipts::verify_answer;
 
 /// Creates a wallet and signs a hash with it, all through `call` (one of the two flows), and
 /// verifies both receipts.
@@ -170,7 +129,7 @@ fn a_registration_code_is_single_use_and_for_its_name() {
     let bob = register_key_user(&stack, &admin.org_id, "bob", &code, "EdDSA");
     // A second credential's registration signed by a key that is not the one in the PEM: refused.
     let bad = TestCredential::generate("ES256", &bob.credential.origin);
-    let body = signer_e2e::auth_support::add_key_credential_body(&stack, &bob, &bad);
+    let body = signer_e2e::auth_support::add_key_credential_body(&stack, &bob.token, &bad);
     let mut parsed: Value = serde_json::from_str(&body).unwrap();
     let other = TestCredential::generate("ES256", &bob.credential.origin);
     let info = &parsed["credentialInfo"];
