@@ -19,6 +19,7 @@ use signer_common::protocol::{Request, RequestFrame, ResponseFrame};
 pub mod auth_support;
 pub mod db;
 pub mod enclave_call;
+pub mod fido2;
 pub mod proxy;
 pub mod receipts;
 
