@@ -94,8 +94,9 @@ impl Stack {
     fn launch(&mut self) {
         // `signer-parent dev` starts this one: fail here, clearly, when it was not built.
         bin("signer-enclave");
-        // The credentials file is rewritten on each start; wait for this start's copy.
-        let _ = std::fs::remove_file(self.credentials_path());
+        // The credentials file stays: on a restart `signer-parent dev` reads the admin's key
+        // from it (its only copy) and rewrites it with a fresh token before it listens, so a
+        // 200 from this start's port means this start's copy is there.
         let port = free_port();
         let metrics_port = free_port();
         let log =

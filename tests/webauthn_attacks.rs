@@ -240,6 +240,9 @@ fn uv_missing_is_refused_where_the_application_requires_it() {
         path: "/wallets".into(),
         payload_sha256: ByteBuf::from(Sha256::digest(b"{}").to_vec()),
     };
+    // The credential record as it now is: each accepted assertion moves its counter, and the
+    // enclave refuses the older record from then on.
+    let mut credential = registered.credential.clone();
     for (i, kind) in [ChallengeKind::Login, ChallengeKind::Action(binding)].into_iter().enumerate() {
         let id = 10 + 10 * i as u64;
         let ask = Request::Challenge(ChallengeRequest {
@@ -253,18 +256,19 @@ fn uv_missing_is_refused_where_the_application_requires_it() {
             let assert = AssertRequest {
                 app: org.app.clone(),
                 user: registered.user.clone(),
-                credential: registered.credential.clone(),
+                credential: credential.clone(),
                 challenge_identifier: issued.challenge_identifier.clone(),
                 assertion: fido_assertion(&passkey, &issued.challenge, flags, counter),
             };
             if i == 0 { Request::Login(assert) } else { Request::UserAction(assert) }
         };
         assert_forbidden_frame(&conn.call(id + 1, request(UP, 5 + 2 * i as u32)).body);
-        let accepted = conn.call(id + 2, request(UP | UV, 6 + 2 * i as u32)).body;
-        assert!(
-            matches!(accepted, Response::LoggedIn(_) | Response::UserActionIssued(_)),
-            "with UV: {accepted:?}"
-        );
+        let moved = match conn.call(id + 2, request(UP | UV, 6 + 2 * i as u32)).body {
+            Response::LoggedIn(done) => done.credential,
+            Response::UserActionIssued(done) => done.credential,
+            other => panic!("with UV: {other:?}"),
+        };
+        credential = moved.expect("the counter moved: an updated record");
     }
 }
 
