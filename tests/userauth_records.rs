@@ -11,8 +11,8 @@ use signer_common::identity::{CredentialKind, Notarized, Record};
 use signer_common::userauth::CredentialPublicKey;
 use signer_e2e::Stack;
 use signer_e2e::auth_support::{
-    Answer, TestCredential, TestKey, action_answer, add_key_credential, assert_error, call_one_shot,
-    create_wallet, hash_body, login, new_member, set_credential_status, unb64u,
+    Answer, TestCredential, TestKey, TestUser, action_answer, add_key_credential, assert_error,
+    call_one_shot, create_wallet, hash_body, login, new_member, set_credential_status, unb64u,
 };
 use signer_e2e::db::{Db, set_value, value};
 
@@ -86,11 +86,9 @@ fn inserted_credentials_and_edited_wallet_ownership_are_refused() {
     );
     let rows = db.count("wallets");
     drop(db);
-    // A restart, so the parent reads the rows from disk (no cache hides the edits).
-    stack.restart();
-    alice.token = login(&stack, &alice.org_id, &alice.username, &alice.credential);
-    bob.token = login(&stack, &bob.org_id, &bob.username, &bob.credential);
-
+    // A restart after each edit, so the parent reads the rows from disk (its cache of wallet
+    // rows would otherwise hide an edit).
+    restart(&mut stack, &mut [&mut alice, &mut bob]);
     let as_forged = alice.with(forged);
     assert_forbidden(&call_one_shot(&stack, &as_forged, "POST", "/wallets", &create));
     let sign = |c: &serde_json::Value| as_forged.credential.sign_challenge(c["challenge"].as_str().unwrap());
@@ -103,17 +101,27 @@ fn inserted_credentials_and_edited_wallet_ownership_are_refused() {
     // ...and Bob's own authentic wallet record put on Alice's wallet row: refused too.
     let db = Db::open(&stack);
     db.set_wallet_record(&wa, &db.wallet_record(&wb));
+    restart(&mut stack, &mut [&mut alice, &mut bob]);
     assert_forbidden(&call_one_shot(&stack, &bob, "POST", &sigs(&wa), &h));
     assert_eq!(db.count("wallets"), rows, "no wallet made");
 
     // Restored, Alice signs with her wallet; Bob with his.
     db.set_wallet_record(&wa, &genuine);
+    restart(&mut stack, &mut [&mut alice, &mut bob]);
     assert_ok(&call_one_shot(&stack, &alice, "POST", &sigs(&wa), &h));
     assert_ok(&call_one_shot(&stack, &bob, "POST", &sigs(&wb), &h));
 }
 
+/// Restarts the stack and logs `users` in again (a new port; tokens of before may not hold).
+fn restart(stack: &mut Stack, users: &mut [&mut TestUser]) {
+    stack.restart();
+    for user in users {
+        user.token = login(stack, &user.org_id, &user.username, &user.credential);
+    }
+}
+
 /// Alice's credential as PKCS#8 PEM (only to re-load the same key under another id).
-fn pem_of(user: &signer_e2e::auth_support::TestUser) -> String {
+fn pem_of(user: &TestUser) -> String {
     use p256::pkcs8::{EncodePrivateKey as _, LineEnding};
     let TestKey::P256(key) = &user.credential.key else { panic!("an ES256 credential") };
     key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
