@@ -2,8 +2,9 @@
 //! the SDK and by the `signer` command line.
 //!
 //! - A proxy in front of the real `signer-parent dev` rewrites requests on their way (the curve
-//!   at creation, the hash, the wallet id): the enclave's answers are authentic but for another
-//!   request, and the client, comparing them with what it asked, refuses them.
+//!   at creation, the hash, the wallet id): the user's signature no longer matches and the
+//!   enclave refuses them (403), nothing made. A proxy that hands back authentic answers to
+//!   other requests of the same user: the client, comparing them with what it asked, refuses.
 //! - A second enclave binary (the real one with bytes appended: another PCR0) on the same data
 //!   directory and mock root: a client pinned to the real PCR0 refuses its answers, and with a
 //!   root but no expected image the CLI refuses to verify at all.
@@ -15,8 +16,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha384};
-use signer_client::{Client, Credentials, Curve, ImagePolicy, SessionCache, TrustedRoot, VerifyResultError};
+use signer_client::{
+    Client, ClientError, Credentials, Curve, ImagePolicy, SessionCache, TrustedRoot, VerifyResultError,
+};
 use signer_common::attestation::VerifyError;
+use signer_e2e::auth_support::{dev_user, wallet_count};
 use signer_e2e::proxy::{ProxiedRequest, Proxy};
 use signer_e2e::{Stack, bin};
 
@@ -70,7 +74,7 @@ fn client(stack: &Stack, url: &str) -> Client {
 }
 
 fn create(stack: &Stack, curve: &str) -> String {
-    let (status, wallet) = stack.post("/wallets", &json!({ "curve": curve }));
+    let (status, wallet) = stack.signed_post_json("/wallets", &json!({ "curve": curve }));
     assert!(status == 200 || status == 201, "{status} {wallet}");
     wallet["id"].as_str().unwrap().to_owned()
 }
@@ -79,9 +83,34 @@ fn is_signature(request: &ProxiedRequest) -> bool {
     request.method == "POST" && request.path.ends_with("/signatures")
 }
 
+/// The SDK's error for a call the enclave refused: HTTP 403 `forbidden`.
+fn assert_forbidden<T: std::fmt::Debug>(result: Result<T, ClientError>) {
+    match result {
+        Err(ClientError::Api { status, code, .. }) => assert_eq!((status, code.as_str()), (403, "forbidden")),
+        other => panic!("expected a 403, got {other:?}"),
+    }
+}
+
+/// A proxy answering `answer` (an authentic answer to another request) to every request that
+/// `matches`, after forwarding it.
+fn answering(stack: &Stack, matches: fn(&ProxiedRequest) -> bool, answer: &Value) -> Proxy {
+    let answer = answer.to_string().into_bytes();
+    Proxy::start_with(
+        &stack.url,
+        |_| {},
+        move |request, status, body| {
+            if matches(request) {
+                *status = 200;
+                body.clone_from(&answer);
+            }
+        },
+    )
+}
+
 #[test]
 fn answers_to_rewritten_requests_are_refused() {
     let stack = Stack::start();
+    let user = dev_user(&stack);
     let (root, root_arg) = pin_root(&stack);
     let pcr0 = pcr0_of(&bin("signer-enclave"));
     let image = ImagePolicy::pcr0(pcr0.clone()).unwrap();
@@ -104,24 +133,20 @@ fn answers_to_rewritten_requests_are_refused() {
     let sign_args =
         ["wallet", "sign", "--wallet", &asked, "--hash", &hash, "--root", &root_arg, "--pcr", &pin, "--json"];
     assert_eq!(accepted(&signer(&stack, &faithful.url, &sign_args))["verified"], true);
+    let wallets = wallet_count(&stack, &user.token);
 
-    // The curve swapped at creation: an ed25519 wallet asked for, a secp256k1 one made.
+    // Requests rewritten on their way: the user's signature covers the method, the path and the
+    // body, so the enclave refuses each (403) and nothing is made. The curve swapped at creation:
     let swap_curve = Proxy::start(&stack.url, |request| {
         if request.method == "POST" && request.path == "/wallets" {
             let body = String::from_utf8(request.body.clone()).unwrap();
             request.body = body.replace("\"ed25519\"", "\"secp256k1\"").into_bytes();
         }
     });
-    let created = client(&stack, &swap_curve.url).create_wallet(Curve::Ed25519, None, None).unwrap();
-    assert_eq!(created.wallet.curve, "secp256k1", "the proxy swapped the curve");
-    assert_eq!(
-        created.verify(&root, now(), &image).map(|_| ()),
-        Err(VerifyResultError::Mismatch { field: "curve" })
-    );
+    assert_forbidden(client(&stack, &swap_curve.url).create_wallet(Curve::Ed25519, None, None));
     let err = refused(&signer(&stack, &swap_curve.url, &create_args));
-    assert!(err.contains("does not verify") && err.contains("curve"), "{err}");
-
-    // Another hash signed than the one asked for.
+    assert!(err.contains("forbidden") || err.contains("403"), "{err}");
+    // Another hash than the one asked for:
     let swap_hash = Proxy::start(&stack.url, |request| {
         if is_signature(request) {
             let mut body: Value = serde_json::from_slice(&request.body).unwrap();
@@ -129,33 +154,73 @@ fn answers_to_rewritten_requests_are_refused() {
             request.body = body.to_string().into_bytes();
         }
     });
-    let sdk = client(&stack, &swap_hash.url);
-    let signed = sdk.sign_hash(&asked, [0xab; 32], None).unwrap();
-    assert_eq!(
-        sdk.verify_signature(&signed, &root, now(), &image, None, &cache).map(|_| ()),
-        Err(VerifyResultError::Mismatch { field: "payload" })
-    );
+    assert_forbidden(client(&stack, &swap_hash.url).sign_hash(&asked, [0xab; 32], None));
     let err = refused(&signer(&stack, &swap_hash.url, &sign_args));
-    assert!(err.contains("does not verify") && err.contains("payload"), "{err}");
-
-    // Another wallet signing than the one asked for.
+    assert!(err.contains("forbidden") || err.contains("403"), "{err}");
+    // Another wallet than the one asked for:
     let (from, to) = (format!("/wallets/{asked}/"), format!("/wallets/{other}/"));
     let swap_wallet = Proxy::start(&stack.url, move |request| {
         if is_signature(request) {
             request.path = request.path.replace(&from, &to);
         }
     });
-    let sdk = client(&stack, &swap_wallet.url);
-    let signed = sdk.sign_hash(&asked, [0xab; 32], None).unwrap();
-    assert_eq!(signed.result.wallet_id, other, "the proxy swapped the wallet");
+    assert_forbidden(client(&stack, &swap_wallet.url).sign_hash(&asked, [0xab; 32], None));
+    let err = refused(&signer(&stack, &swap_wallet.url, &sign_args));
+    assert!(err.contains("forbidden") || err.contains("403"), "{err}");
+    assert_eq!(wallet_count(&stack, &user.token), wallets, "a refused creation made a wallet");
+
+    // A parent that answers with authentic answers to other requests of the same user (made with
+    // the nonce the client will send): the clients compare them with what they asked and refuse.
+    let nonce = [0x33u8; 16];
+    let nonce_hex = hex::encode(nonce);
+    let with_nonce = [("X-Request-Nonce", nonce_hex.as_str())];
+    let signed_post = |path: &str, body: Value| {
+        let (status, answer) = stack.signed_post(path, &body.to_string(), &with_nonce);
+        assert!(status == 200 || status == 201, "{status} {answer}");
+        answer
+    };
+    let secp_created = signed_post("/wallets", json!({ "curve": "secp256k1" }));
+    let sigs = |wallet: &str| format!("/wallets/{wallet}/signatures");
+    let other_hash =
+        signed_post(&sigs(&asked), json!({ "kind": "Hash", "hash": format!("0x{}", "5a".repeat(32)) }));
+    let other_wallet = signed_post(&sigs(&other), json!({ "kind": "Hash", "hash": hash }));
+    let create_args = [&create_args[..], &["--nonce", &nonce_hex]].concat();
+    let sign_args = [&sign_args[..], &["--nonce", &nonce_hex]].concat();
+
+    let is_creation: fn(&ProxiedRequest) -> bool = |r| r.method == "POST" && r.path == "/wallets";
+    let proxy = answering(&stack, is_creation, &secp_created);
+    let created = client(&stack, &proxy.url).create_wallet(Curve::Ed25519, None, Some(&nonce)).unwrap();
+    assert_eq!(created.wallet.curve, "secp256k1", "the proxy swapped the answer");
+    assert_eq!(
+        created.verify(&root, now(), &image).map(|_| ()),
+        Err(VerifyResultError::Mismatch { field: "curve" })
+    );
+    let err = refused(&signer(&stack, &proxy.url, &create_args));
+    assert!(err.contains("does not verify") && err.contains("curve"), "{err}");
+
+    let proxy = answering(&stack, is_signature, &other_hash);
+    let sdk = client(&stack, &proxy.url);
+    let signed = sdk.sign_hash(&asked, [0xab; 32], Some(&nonce)).unwrap();
+    assert_eq!(
+        sdk.verify_signature(&signed, &root, now(), &image, None, &cache).map(|_| ()),
+        Err(VerifyResultError::Mismatch { field: "payload" })
+    );
+    let err = refused(&signer(&stack, &proxy.url, &sign_args));
+    assert!(err.contains("does not verify") && err.contains("payload"), "{err}");
+
+    let proxy = answering(&stack, is_signature, &other_wallet);
+    let sdk = client(&stack, &proxy.url);
+    let signed = sdk.sign_hash(&asked, [0xab; 32], Some(&nonce)).unwrap();
+    assert_eq!(signed.result.wallet_id, other, "the proxy swapped the answer");
     assert_eq!(
         sdk.verify_signature(&signed, &root, now(), &image, None, &cache).map(|_| ()),
         Err(VerifyResultError::Mismatch { field: "walletId" })
     );
-    let err = refused(&signer(&stack, &swap_wallet.url, &sign_args));
+    let err = refused(&signer(&stack, &proxy.url, &sign_args));
     assert!(err.contains("does not verify") && err.contains("walletId"), "{err}");
 
-    // The nonce dropped (an old answer could then be replayed): refused as well.
+    // The nonce dropped (an old answer could then be replayed; the header is not under the
+    // user's signature): refused by the clients.
     let drop_nonce = Proxy::start(&stack.url, |request| {
         request.headers.retain(|(name, _)| name != "x-request-nonce");
     });

@@ -16,7 +16,12 @@ use serde_json::Value;
 use signer_common::frame;
 use signer_common::protocol::{Request, RequestFrame, ResponseFrame};
 
+pub mod auth_support;
+pub mod db;
+pub mod enclave_call;
+pub mod fido2;
 pub mod proxy;
+pub mod receipts;
 
 /// The directory holding the workspace's binaries (`target/debug`).
 pub fn bin_dir() -> PathBuf {
@@ -89,8 +94,9 @@ impl Stack {
     fn launch(&mut self) {
         // `signer-parent dev` starts this one: fail here, clearly, when it was not built.
         bin("signer-enclave");
-        // The credentials file is rewritten on each start; wait for this start's copy.
-        let _ = std::fs::remove_file(self.credentials_path());
+        // The credentials file stays: on a restart `signer-parent dev` reads the admin's key
+        // from it (its only copy) and rewrites it with a fresh token before it listens, so a
+        // 200 from this start's port means this start's copy is there.
         let port = free_port();
         let metrics_port = free_port();
         let log =
@@ -175,6 +181,49 @@ impl Stack {
     /// `POST path` with a JSON body: (status, JSON).
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.post_raw(path, &body.to_string(), &[])
+    }
+
+    /// `POST path` with a raw body, extra headers and the dev admin's one-shot signature
+    /// (every state-changing call needs a user signature): (status, JSON body or Null).
+    pub fn signed_post(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+        let user = auth_support::dev_user(self);
+        let mut all = auth_support::one_shot_now(&user.credential, "POST", path, body.as_bytes());
+        all.extend(headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        self.send("POST", path, body.as_bytes(), Some(&user.token), &all)
+    }
+
+    /// `signed_post` with a JSON body.
+    pub fn signed_post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.signed_post(path, &body.to_string(), &[])
+    }
+
+    /// Any call: `method path` with `body` (sent for POST and PUT), an optional bearer token
+    /// and extra headers: (status, JSON body or Null).
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        bearer: Option<&str>,
+        headers: &[(String, String)],
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.url);
+        let agent = agent();
+        let mut builder = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(t) = bearer {
+            builder = builder.header("Authorization", format!("Bearer {t}"));
+        }
+        if !body.is_empty() || method == "POST" || method == "PUT" {
+            builder = builder.header("Content-Type", "application/json");
+        }
+        for (k, v) in headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        let request = builder.body(body.to_vec()).expect("a request");
+        let mut resp = agent.run(request).expect("HTTP round trip");
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     /// The enclave's Unix socket.

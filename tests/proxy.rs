@@ -1,6 +1,7 @@
 //! A rewriting HTTP proxy on loopback, standing in for a parent that lies: it forwards each
 //! request to the real parent after a test-given function has rewritten it, and the answer back
-//! unchanged. One request per connection (`Connection: close`); enough for the blocking clients.
+//! unchanged or as a second test-given function rewrites it. One request per connection
+//! (`Connection: close`); enough for the blocking clients.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -23,6 +24,9 @@ pub struct ProxiedRequest {
 /// Rewrites a request on its way to the parent.
 pub type Rewrite = dyn Fn(&mut ProxiedRequest) + Send + Sync;
 
+/// Rewrites an answer (status, body) on its way back, knowing the request it answers.
+pub type RewriteAnswer = dyn Fn(&ProxiedRequest, &mut u16, &mut Vec<u8>) + Send + Sync;
+
 /// The running proxy; stopped when dropped.
 pub struct Proxy {
     pub url: String,
@@ -34,11 +38,21 @@ pub struct Proxy {
 impl Proxy {
     /// A proxy in front of `upstream` (`http://127.0.0.1:PORT`) applying `rewrite`.
     pub fn start(upstream: &str, rewrite: impl Fn(&mut ProxiedRequest) + Send + Sync + 'static) -> Proxy {
+        Proxy::start_with(upstream, rewrite, |_, _, _| {})
+    }
+
+    /// A proxy in front of `upstream` applying `rewrite` to requests and `answer` to answers.
+    pub fn start_with(
+        upstream: &str,
+        rewrite: impl Fn(&mut ProxiedRequest) + Send + Sync + 'static,
+        answer: impl Fn(&ProxiedRequest, &mut u16, &mut Vec<u8>) + Send + Sync + 'static,
+    ) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
         let upstream = upstream.trim_end_matches('/').to_owned();
         let rewrite: Arc<Rewrite> = Arc::new(rewrite);
+        let answer: Arc<RewriteAnswer> = Arc::new(answer);
         let thread = {
             let stop = stop.clone();
             std::thread::spawn(move || {
@@ -48,8 +62,8 @@ impl Proxy {
                     }
                     let Ok(stream) = stream else { continue };
                     let upstream = upstream.clone();
-                    let rewrite = rewrite.clone();
-                    std::thread::spawn(move || serve(stream, &upstream, &*rewrite));
+                    let (rewrite, answer) = (rewrite.clone(), answer.clone());
+                    std::thread::spawn(move || serve(stream, &upstream, &*rewrite, &*answer));
                 }
             })
         };
@@ -68,7 +82,7 @@ impl Drop for Proxy {
     }
 }
 
-fn serve(stream: TcpStream, upstream: &str, rewrite: &Rewrite) {
+fn serve(stream: TcpStream, upstream: &str, rewrite: &Rewrite, rewrite_answer: &RewriteAnswer) {
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut line = String::new();
@@ -108,18 +122,13 @@ fn serve(stream: TcpStream, upstream: &str, rewrite: &Rewrite) {
     let agent = crate::agent();
     let skip = ["host", "content-length", "connection", "accept-encoding"];
     let forwarded = request.headers.iter().filter(|(name, _)| !skip.contains(&name.as_str()));
-    let response = if request.method == "POST" {
-        let mut req = agent.post(&url);
-        for (name, value) in forwarded {
-            req = req.header(name, value);
-        }
-        req.send(&request.body[..])
-    } else {
-        let mut req = agent.get(&url);
-        for (name, value) in forwarded {
-            req = req.header(name, value);
-        }
-        req.call()
+    let mut builder = ureq::http::Request::builder().method(request.method.as_str()).uri(&url);
+    for (name, value) in forwarded {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let response = match builder.body(request.body.clone()) {
+        Ok(req) => agent.run(req),
+        Err(_) => return,
     };
     let mut stream = stream;
     let Ok(mut response) = response else {
@@ -127,18 +136,19 @@ fn serve(stream: TcpStream, upstream: &str, rewrite: &Rewrite) {
             stream.write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
         return;
     };
-    let status = response.status();
+    let mut status = response.status().as_u16();
     let content_type = response
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_owned();
-    let answer = response.body_mut().read_to_vec().unwrap_or_default();
+    let mut answer = response.body_mut().read_to_vec().unwrap_or_default();
+    rewrite_answer(&request, &mut status, &mut answer);
+    let reason = ureq::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason());
     let head = format!(
-        "HTTP/1.1 {} {}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("Status"),
+        "HTTP/1.1 {status} {}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        reason.unwrap_or("Status"),
         answer.len()
     );
     let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&answer));
