@@ -724,6 +724,35 @@ mod tests {
         "746174696f6e6753657373696f6e",
     );
 
+    /// A call without a user's authorisation cannot be expressed: `auth` null or absent does
+    /// not decode.
+    #[test]
+    fn a_call_without_auth_does_not_decode() {
+        use ciborium::Value;
+        let bytes = hex::decode(GOLDEN_CALL).unwrap();
+        let value: Value = ciborium::from_reader(bytes.as_slice()).unwrap();
+        type Fields = Vec<(Value, Value)>;
+        let edit = |f: &dyn Fn(&mut Fields)| {
+            let mut value = value.clone();
+            let Value::Map(frame) = &mut value else { panic!() };
+            let Value::Map(body) = &mut frame[2].1 else { panic!() };
+            let Value::Map(call) = &mut body[0].1 else { panic!() };
+            f(call);
+            let mut out = Vec::new();
+            ciborium::into_writer(&value, &mut out).unwrap();
+            RequestFrame::decode(&out)
+        };
+        assert!(edit(&|_| {}).is_ok());
+        assert!(
+            edit(&|call| call
+                .iter_mut()
+                .filter(|(k, _)| *k == Value::from("auth"))
+                .for_each(|e| e.1 = Value::Null))
+            .is_err()
+        );
+        assert!(edit(&|call| call.retain(|(k, _)| *k != Value::from("auth"))).is_err());
+    }
+
     #[test]
     fn golden_forbidden() {
         let frame = ResponseFrame::new(3, Response::error(ErrorCode::Forbidden, "token expired"));

@@ -26,9 +26,13 @@ fn sign_path(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for curve in [Curve::Secp256k1, Curve::Ed25519] {
         let body = format!(r#"{{"curve":"{}"}}"#, curve.as_str());
-        let Response::Called(created) =
-            e.send(user.one_shot("POST", "/wallets", body.as_bytes(), e.time(), "bench-create-0001"))
-        else {
+        let Response::Called(created) = e.send(user.one_shot(
+            "POST",
+            "/wallets",
+            body.as_bytes(),
+            e.time(),
+            &format!("bench-create-{}", curve.as_str()),
+        )) else {
             panic!("wallet creation failed");
         };
         let Outcome::WalletCreated(created) = created.outcome else { panic!("no wallet") };

@@ -22,6 +22,8 @@ use signer_enclave::core::EnclaveCore;
 use signer_enclave::keys::MasterKey;
 use signer_enclave::nsm::mock::MockNsm;
 
+pub mod calls;
+
 pub const ORIGIN: &str = "http://localhost:8080";
 pub const T0: u64 = 1_700_000_000_000;
 
