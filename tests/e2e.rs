@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256, Sha384};
 use signer_client::{ImagePolicy, ResultExpectations, verify_signing_result};
 use signer_common::attestation::{self, Expectations, TrustedRoot};
 use signer_common::encoding::{from_b64, from_hex0x, to_hex0x};
+use signer_common::protocol::MAX_MESSAGE_LEN;
 use signer_common::receipt::{Receipt, ReceiptKind};
 use signer_e2e::{Stack, bin};
 
@@ -150,6 +151,20 @@ fn creates_signs_and_verifies_on_both_curves_and_survives_a_restart() {
         b"hello",
         &from_hex0x(result["signature"]["encoded"].as_str().unwrap()).unwrap(),
     );
+    // The largest message the API takes goes through the parent and the enclave's frame cap
+    // (its hex fills most of the body); one byte more is refused.
+    let largest = vec![0x5au8; MAX_MESSAGE_LEN];
+    let (status, result) =
+        sign(&stack, id, json!({ "kind": "Message", "message": to_hex0x(&largest) }), None);
+    assert_eq!(status, 200, "{result}");
+    check_ed25519(
+        public_key,
+        &largest,
+        &from_hex0x(result["signature"]["encoded"].as_str().unwrap()).unwrap(),
+    );
+    let too_long = vec![0x5au8; MAX_MESSAGE_LEN + 1];
+    let (status, _) = sign(&stack, id, json!({ "kind": "Message", "message": to_hex0x(&too_long) }), None);
+    assert_eq!(status, 400);
 
     // Restart on the same data dir: the same wallets sign with the same keys, under the same root.
     stack.restart();

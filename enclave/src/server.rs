@@ -33,10 +33,10 @@ use crate::core::EnclaveCore;
 pub const MAX_CONNECTIONS: usize = 64;
 /// Most requests in flight on one connection; the reader waits when a connection has this many.
 pub const MAX_IN_FLIGHT_PER_CONNECTION: usize = 64;
-/// The largest request frame body (128 KiB); anything longer is refused before it is read. A
-/// signing `Call` carries its message in hex inside the JSON body beside its records, so the
-/// largest message it can sign is about 63 KiB, a little under [`MAX_MESSAGE_LEN`].
-pub const MAX_REQUEST_LEN: usize = 2 * MAX_MESSAGE_LEN;
+/// The largest request frame body (160 KiB); anything longer is refused before it is read. A
+/// signing `Call` carries its message in hex inside the JSON body (twice [`MAX_MESSAGE_LEN`])
+/// beside its records and sealed wallet, which the other 32 KiB hold with room to spare.
+pub const MAX_REQUEST_LEN: usize = 2 * MAX_MESSAGE_LEN + 32 * 1024;
 /// Bytes of requests being handled and answers not yet written above which a connection is no
 /// longer read (backpressure).
 pub const QUEUE_BUDGET_BYTES: usize = 1 << 20;
@@ -245,7 +245,7 @@ mod tests {
         assert_eq!(reservation(1000), 1000 + ANSWER_RESERVE_BYTES);
         // A parent keeps several of the largest requests in flight on one connection before
         // backpressure stops reading it.
-        assert!(QUEUE_BUDGET_BYTES / reservation(MAX_REQUEST_LEN) >= 7);
+        assert!(QUEUE_BUDGET_BYTES / reservation(MAX_REQUEST_LEN) >= 5);
         // Small requests are bounded by the in-flight cap before the budget.
         assert!(QUEUE_BUDGET_BYTES / reservation(0) >= MAX_IN_FLIGHT_PER_CONNECTION);
     }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use signer_common::frame;
 use signer_common::protocol::{
-    AttestationMode, Outcome, Request, RequestFrame, Response, ResponseFrame, WalletContext,
+    AttestationMode, MAX_MESSAGE_LEN, Outcome, Request, RequestFrame, Response, ResponseFrame, WalletContext,
 };
 use signer_enclave::server::MAX_REQUEST_LEN;
 
@@ -229,9 +229,9 @@ fn user_and_wallet(stream: &mut UnixStream) -> (support::User, WalletContext) {
     }
 }
 
-/// The largest message whose signing call fits in a request frame: the JSON body carries it in
-/// hex (twice its size), beside the call's records.
-const LARGE_MESSAGE_LEN: usize = MAX_REQUEST_LEN / 2 - 2048;
+/// The largest message the enclave signs; its signing call (the message in hex in the JSON body,
+/// beside the records) fits in a request frame, which `large_sign`'s caller checks.
+const LARGE_MESSAGE_LEN: usize = MAX_MESSAGE_LEN;
 
 /// A one-shot call signing a large message (the largest valid requests).
 fn large_sign(user: &support::User, wallet: &WalletContext, request_id: String, fill: u8) -> Request {
