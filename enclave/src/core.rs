@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use serde_bytes::ByteBuf;
+use signer_common::identity::{RECORD_FORMAT, TokenBody, TokenPurpose};
 use signer_common::protocol::{
     AttestRequest, Attestation, AttestationMode, Evidence, Pong, Request, Response, RootCertificate,
     SessionDocument, SessionQuery,
@@ -15,7 +16,7 @@ use signer_common::receipt::Receipt;
 
 use crate::auth::notary::Notary;
 use crate::auth::replay::SingleUse;
-use crate::auth::tokens::Tokens;
+use crate::auth::tokens::{SHORT_TTL_MS, Tokens};
 use crate::auth::versions::Versions;
 use crate::auth::{Auth, DEFAULT_REQUEST_WINDOW_MS};
 use crate::clock::Clock;
@@ -132,6 +133,28 @@ impl EnclaveCore {
         let mut out = [0u8; N];
         self.random(&mut out)?;
         Ok(out)
+    }
+
+    /// The body of a token of this boot with a fresh nonce, living [`SHORT_TTL_MS`] from `now`:
+    /// challenges, temporary registration tokens and user-action tokens.
+    pub(crate) fn short_token(
+        &self,
+        now: u64,
+        org_id: String,
+        user_id: String,
+        challenge: String,
+        purpose: TokenPurpose,
+    ) -> Result<TokenBody, Refusal> {
+        Ok(TokenBody {
+            format: RECORD_FORMAT,
+            boot_id: self.keys()?.auth.tokens.boot(),
+            nonce: ByteBuf::from(self.random_array::<16>()?.to_vec()),
+            expires_at_ms: now.saturating_add(SHORT_TTL_MS),
+            org_id,
+            user_id,
+            challenge,
+            purpose,
+        })
     }
 
     /// Binds a receipt to this enclave: a fresh NSM document with `user_data` = SHA-256(receipt),

@@ -4,35 +4,12 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::{Child, Command};
+use support::{Killed, enclave_binary};
+
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::http;
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `signer-enclave` beside `signer-parent`, built first when this package's tests run alone.
-fn enclave_binary() -> PathBuf {
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_signer-parent")).with_file_name("signer-enclave");
-    if !bin.is_file() {
-        let status = Command::new(option_env!("CARGO").unwrap_or("cargo"))
-            .args(["build", "-p", "signer-enclave", "--bin", "signer-enclave"])
-            .status()
-            .expect("cargo");
-        assert!(status.success(), "building signer-enclave failed");
-    }
-    assert!(bin.is_file(), "no {}", bin.display());
-    bin
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pcrs_json_matches_what_the_running_enclave_reports() {

@@ -1,14 +1,12 @@
 //! Challenges, logins and user actions: a user's credential signs a challenge the enclave
 //! issued; the enclave answers who logged in, or a single-use token for one call.
 
-use serde_bytes::ByteBuf;
 use signer_common::encoding::to_b64url;
-use signer_common::identity::{RECORD_FORMAT, Record, TokenBody, TokenPurpose};
+use signer_common::identity::{Record, TokenPurpose};
 use signer_common::protocol::{
     AssertRequest, Challenge, ChallengeKind, ChallengeRequest, LoggedIn, Response, UserActionIssued,
 };
 
-use crate::auth::tokens::SHORT_TTL_MS;
 use crate::auth::{Pending, check_assertion};
 use crate::core::EnclaveCore;
 use crate::refusal::{Refusal, bad, forbidden};
@@ -43,17 +41,8 @@ impl EnclaveCore {
             ChallengeKind::NewCredential(kind) => TokenPurpose::NewCredential { kind },
         };
         let challenge = to_b64url(&self.random_array::<32>()?);
-        let expires_at_ms = now.saturating_add(SHORT_TTL_MS);
-        let body = TokenBody {
-            format: RECORD_FORMAT,
-            boot_id: auth.tokens.boot(),
-            nonce: ByteBuf::from(self.random_array::<16>()?.to_vec()),
-            expires_at_ms,
-            org_id: user.org_id,
-            user_id: user.user_id,
-            challenge: challenge.clone(),
-            purpose,
-        };
+        let body = self.short_token(now, user.org_id, user.user_id, challenge.clone(), purpose)?;
+        let expires_at_ms = body.expires_at_ms;
         auth.versions.commit(&pending.records);
         Ok(Response::Challenge(Challenge {
             challenge,
@@ -111,17 +100,9 @@ impl EnclaveCore {
                 credential: updated,
             }),
             Some(binding) => {
-                let expires_at_ms = now.saturating_add(SHORT_TTL_MS);
-                let body = TokenBody {
-                    format: RECORD_FORMAT,
-                    boot_id: auth.tokens.boot(),
-                    nonce: ByteBuf::from(self.random_array::<16>()?.to_vec()),
-                    expires_at_ms,
-                    org_id: user.org_id,
-                    user_id: user.user_id,
-                    challenge: String::new(),
-                    purpose: TokenPurpose::UserAction { binding, cred_id: credential.cred_id },
-                };
+                let purpose = TokenPurpose::UserAction { binding, cred_id: credential.cred_id };
+                let body = self.short_token(now, user.org_id, user.user_id, String::new(), purpose)?;
+                let expires_at_ms = body.expires_at_ms;
                 Response::UserActionIssued(UserActionIssued {
                     token: auth.tokens.issue(&body),
                     expires_at_ms,

@@ -16,7 +16,7 @@ use signer_common::userauth::{Expected, verify_registration};
 
 use super::wallets::parse_json;
 use crate::auth::replay::UseKey;
-use crate::auth::tokens::{API_CODE_TTL_SECS, MAX_CODE_TTL_SECS, SHORT_TTL_MS};
+use crate::auth::tokens::{API_CODE_TTL_SECS, MAX_CODE_TTL_SECS};
 use crate::auth::{Pending, auth_refusal};
 use crate::core::EnclaveCore;
 use crate::refusal::{Refusal, bad, check_id, check_text, forbidden};
@@ -141,17 +141,9 @@ impl EnclaveCore {
 
         let user_id = format!("us-{}", hex::encode(self.random_array::<12>()?));
         let challenge = to_b64url(&self.random_array::<32>()?);
-        let expires_at_ms = now.saturating_add(SHORT_TTL_MS);
-        let body = TokenBody {
-            format: RECORD_FORMAT,
-            boot_id: auth.tokens.boot(),
-            nonce: ByteBuf::from(self.random_array::<16>()?.to_vec()),
-            expires_at_ms,
-            org_id: app.org_id,
-            user_id: user_id.clone(),
-            challenge: challenge.clone(),
-            purpose: TokenPurpose::Registration { username: req.username, role, code_nonce: code.nonce },
-        };
+        let purpose = TokenPurpose::Registration { username: req.username, role, code_nonce: code.nonce };
+        let body = self.short_token(now, app.org_id, user_id.clone(), challenge.clone(), purpose)?;
+        let expires_at_ms = body.expires_at_ms;
         auth.versions.commit(&pending.records);
         Ok(Response::RegistrationChallenge(RegistrationChallenge {
             challenge,

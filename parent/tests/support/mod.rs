@@ -16,6 +16,30 @@ use tokio::net::TcpStream;
 
 pub use fake::{Fake, run_fake};
 
+/// A child process killed and reaped when dropped.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `signer-enclave` beside `signer-parent`, built first when this package's tests run alone.
+pub fn enclave_binary() -> std::path::PathBuf {
+    let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_signer-parent")).with_file_name("signer-enclave");
+    if !bin.is_file() {
+        let status = std::process::Command::new(option_env!("CARGO").unwrap_or("cargo"))
+            .args(["build", "-p", "signer-enclave", "--bin", "signer-enclave"])
+            .status()
+            .expect("cargo");
+        assert!(status.success(), "building signer-enclave failed");
+    }
+    assert!(bin.is_file(), "no {}", bin.display());
+    bin
+}
+
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
 }
