@@ -24,7 +24,7 @@ use signer_common::userauth::is_valid_request_id;
 use super::state::{AppState, header_nonce, store_error, unexpected};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::store::StoreError;
+use crate::store::{CallRecordsQuery, StoreError, Stored};
 
 /// The longest `X-User-Action` or `X-Request-Signature` header accepted.
 pub const MAX_AUTH_HEADER_LEN: usize = 16 * 1024;
@@ -123,6 +123,11 @@ pub fn call_auth(headers: &HeaderMap) -> Result<CallAuth, ApiError> {
 pub async fn app_for(state: &AppState, org_id: &str, headers: &HeaderMap) -> Result<Notarized, ApiError> {
     let app_id = header(headers, APP_ID_HEADER)?;
     let app = state.store.get_app(org_id, app_id).await.map_err(store_error)?;
+    known_app(app, app_id)
+}
+
+/// The application found for `app_id` (`X-App-Id`), or why there is none.
+fn known_app(app: Option<Notarized>, app_id: Option<&str>) -> Result<Notarized, ApiError> {
     app.ok_or_else(|| match app_id {
         Some(_) => ApiError::InvalidParameter("unknown `X-App-Id`".into()),
         None => ApiError::NotFound("organisation"),
@@ -144,6 +149,11 @@ pub async fn own_credential(
     user_id: &str,
 ) -> Result<Notarized, ApiError> {
     let stored = state.store.get_credential(cred_id).await.map_err(store_error)?;
+    users_credential(stored, org_id, user_id)
+}
+
+/// The credential found, if it is `user_id`'s: unknown or another's, 403.
+fn users_credential(stored: Option<Stored>, org_id: &str, user_id: &str) -> Result<Notarized, ApiError> {
     let refused = || ApiError::Forbidden("unknown credential, or not the user's".into());
     let stored = stored.ok_or_else(refused)?;
     match stored.record.decode_unverified() {
@@ -211,13 +221,10 @@ pub async fn forward(state: &AppState, f: Forward<'_>) -> Result<Forwarded, ApiE
     // 1. The user's authorisation: before any other work (after the headers' syntax).
     let nonce = header_nonce(f.headers)?;
     let auth = call_auth(f.headers)?;
-    // 2. The records the enclave checks: application, user, signing credential.
-    let app = app_for(state, &f.caller.org_id, f.headers).await?;
-    let user = user_for(state, f.caller).await?;
-    let credential = match &auth {
-        CallAuth::OneShot { assertion, .. } => {
-            Some(own_credential(state, &assertion.cred_id, &f.caller.org_id, &f.caller.user_id).await?)
-        }
+    // 2. The records the enclave checks: application, user, signing credential, read in one
+    //    store round trip (this is the signing hot path).
+    let one_shot_cred = match &auth {
+        CallAuth::OneShot { assertion, .. } => Some(assertion.cred_id.to_vec()),
         CallAuth::UserAction { token } => {
             // The token names its user: one of another user is refused here already.
             match TokenBody::peek(token) {
@@ -231,6 +238,23 @@ pub async fn forward(state: &AppState, f: Forward<'_>) -> Result<Forwarded, ApiE
             }
             None
         }
+    };
+    let app_id = header(f.headers, APP_ID_HEADER)?;
+    let records = state
+        .store
+        .call_records(CallRecordsQuery {
+            org_id: f.caller.org_id.clone(),
+            app_id: app_id.map(str::to_owned),
+            user_id: f.caller.user_id.clone(),
+            cred_id: one_shot_cred.clone(),
+        })
+        .await
+        .map_err(store_error)?;
+    let app = known_app(records.app, app_id)?;
+    let user = records.user.ok_or(ApiError::Unauthorized)?;
+    let credential = match one_shot_cred {
+        Some(_) => Some(users_credential(records.credential, &f.caller.org_id, &f.caller.user_id)?),
+        None => None,
     };
     let credentials = if f.with_credentials {
         state

@@ -35,6 +35,30 @@ pub struct Stored {
     pub date_created: String,
 }
 
+/// What [`IdentityStore::call_records`] looks up.
+#[derive(Debug, Clone)]
+pub struct CallRecordsQuery {
+    /// The organisation.
+    pub org_id: String,
+    /// `X-App-Id`, or the default application when `None`.
+    pub app_id: Option<String>,
+    /// The acting user.
+    pub user_id: String,
+    /// The signing credential's raw id, if any.
+    pub cred_id: Option<Vec<u8>>,
+}
+
+/// What [`IdentityStore::call_records`] found.
+#[derive(Debug, Clone, Default)]
+pub struct CallRecords {
+    /// The application.
+    pub app: Option<Notarized>,
+    /// The user.
+    pub user: Option<Notarized>,
+    /// The credential.
+    pub credential: Option<Stored>,
+}
+
 /// Organisations, users, credentials and applications.
 pub trait IdentityStore: Send + Sync + 'static {
     /// The oldest organisation, if any.
@@ -56,6 +80,10 @@ pub trait IdentityStore: Send + Sync + 'static {
     fn user_credentials(&self, user_id: &str) -> StoreFuture<'_, Vec<Stored>>;
     /// Adds a credential; [`StoreError::Duplicate`] if its id exists.
     fn insert_credential(&self, credential: Notarized, date: String) -> StoreFuture<'_, ()>;
+    /// The records a call needs, in one store round trip (the hot path of signing): the
+    /// application (`app_id`, or the organisation's default), the user and, when `cred_id` is
+    /// given, that credential.
+    fn call_records(&self, query: CallRecordsQuery) -> StoreFuture<'_, CallRecords>;
     /// Replaces a user, credential or application record with `new`, if the stored one still
     /// has `read_version` and `new` is newer; [`StoreError::Stale`] otherwise.
     fn replace_record(&self, read_version: u64, new: Notarized) -> StoreFuture<'_, ()>;
@@ -153,6 +181,35 @@ fn replace_in(tx: &Transaction<'_>, read_version: u64, new: &Notarized) -> Resul
     if changed == 1 { Ok(()) } else { Err(StoreError::Stale) }
 }
 
+fn query_app(conn: &Connection, org_id: &str, app_id: Option<&str>) -> Result<Option<Notarized>, StoreError> {
+    Ok(match app_id {
+        Some(app_id) => conn
+            .prepare_cached("SELECT body, tag FROM apps WHERE org_id = ?1 AND app_id = ?2")?
+            .query_row(params![org_id, app_id], |r| notarized(r, 0))
+            .optional()?,
+        None => conn
+            .prepare_cached(
+                "SELECT body, tag FROM apps WHERE org_id = ?1 ORDER BY date_created, app_id LIMIT 1",
+            )?
+            .query_row(params![org_id], |r| notarized(r, 0))
+            .optional()?,
+    })
+}
+
+fn query_user(conn: &Connection, org_id: &str, user_id: &str) -> Result<Option<Notarized>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT body, tag FROM users WHERE org_id = ?1 AND user_id = ?2")?
+        .query_row(params![org_id, user_id], |r| notarized(r, 0))
+        .optional()?)
+}
+
+fn query_credential(conn: &Connection, cred_id: &[u8]) -> Result<Option<Stored>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT body, tag, date_created FROM credentials WHERE cred_id = ?1")?
+        .query_row(params![cred_id], stored)
+        .optional()?)
+}
+
 impl IdentityStore for SqliteStore {
     fn first_org(&self) -> StoreFuture<'_, Option<OrgRow>> {
         self.run(|conn| {
@@ -190,21 +247,7 @@ impl IdentityStore for SqliteStore {
 
     fn get_app(&self, org_id: &str, app_id: Option<&str>) -> StoreFuture<'_, Option<Notarized>> {
         let (org_id, app_id) = (org_id.to_owned(), app_id.map(str::to_owned));
-        self.run(move |conn| {
-            let row = match app_id {
-                Some(app_id) => conn
-                    .prepare_cached("SELECT body, tag FROM apps WHERE org_id = ?1 AND app_id = ?2")?
-                    .query_row(params![org_id, app_id], |r| notarized(r, 0))
-                    .optional()?,
-                None => conn
-                    .prepare_cached(
-                        "SELECT body, tag FROM apps WHERE org_id = ?1 ORDER BY date_created, app_id LIMIT 1",
-                    )?
-                    .query_row(params![org_id], |r| notarized(r, 0))
-                    .optional()?,
-            };
-            Ok(row)
-        })
+        self.run(move |conn| query_app(conn, &org_id, app_id.as_deref()))
     }
 
     fn find_user(&self, org_id: &str, username: &str) -> StoreFuture<'_, Option<Notarized>> {
@@ -219,12 +262,7 @@ impl IdentityStore for SqliteStore {
 
     fn get_user(&self, org_id: &str, user_id: &str) -> StoreFuture<'_, Option<Notarized>> {
         let (org_id, user_id) = (org_id.to_owned(), user_id.to_owned());
-        self.run(move |conn| {
-            Ok(conn
-                .prepare_cached("SELECT body, tag FROM users WHERE org_id = ?1 AND user_id = ?2")?
-                .query_row(params![org_id, user_id], |r| notarized(r, 0))
-                .optional()?)
-        })
+        self.run(move |conn| query_user(conn, &org_id, &user_id))
     }
 
     fn insert_user(&self, user: Notarized, credential: Notarized, date: String) -> StoreFuture<'_, ()> {
@@ -257,11 +295,19 @@ impl IdentityStore for SqliteStore {
 
     fn get_credential(&self, cred_id: &[u8]) -> StoreFuture<'_, Option<Stored>> {
         let cred_id = cred_id.to_vec();
+        self.run(move |conn| query_credential(conn, &cred_id))
+    }
+
+    fn call_records(&self, query: CallRecordsQuery) -> StoreFuture<'_, CallRecords> {
         self.run(move |conn| {
-            Ok(conn
-                .prepare_cached("SELECT body, tag, date_created FROM credentials WHERE cred_id = ?1")?
-                .query_row(params![cred_id], stored)
-                .optional()?)
+            Ok(CallRecords {
+                app: query_app(conn, &query.org_id, query.app_id.as_deref())?,
+                user: query_user(conn, &query.org_id, &query.user_id)?,
+                credential: match &query.cred_id {
+                    Some(cred_id) => query_credential(conn, cred_id)?,
+                    None => None,
+                },
+            })
         })
     }
 

@@ -19,7 +19,7 @@ pub mod sqlite;
 pub mod wallets;
 
 pub use error::{StoreError, StoreFuture};
-pub use identities::{IdentityStore, OrgRow, Stored};
+pub use identities::{CallRecords, CallRecordsQuery, IdentityStore, OrgRow, Stored};
 pub use sqlite::{DB_FILE, SqliteStore};
 pub use wallets::{WalletPage, WalletRecord, WalletStore};
 
