@@ -29,7 +29,7 @@ use crate::store::{CallRecordsQuery, StoreError, Stored};
 /// The longest `X-User-Action` or `X-Request-Signature` header accepted.
 pub const MAX_AUTH_HEADER_LEN: usize = 16 * 1024;
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
+pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
     match headers.get(name) {
         None => Ok(None),
         Some(value) => {
@@ -127,7 +127,7 @@ pub async fn app_for(state: &AppState, org_id: &str, headers: &HeaderMap) -> Res
 }
 
 /// The application found for `app_id` (`X-App-Id`), or why there is none.
-fn known_app(app: Option<Notarized>, app_id: Option<&str>) -> Result<Notarized, ApiError> {
+pub(super) fn known_app(app: Option<Notarized>, app_id: Option<&str>) -> Result<Notarized, ApiError> {
     app.ok_or_else(|| match app_id {
         Some(_) => ApiError::InvalidParameter("unknown `X-App-Id`".into()),
         None => ApiError::NotFound("organisation"),
@@ -140,20 +140,13 @@ pub async fn user_for(state: &AppState, caller: &Caller) -> Result<Notarized, Ap
     user.ok_or(ApiError::Unauthorized)
 }
 
-/// A credential by id that must be of `user_id`: unknown or another's, 403 (the same answer, so
+/// The credential found, if it is `user_id`'s: unknown or another's, 403 (the same answer, so
 /// the ids of others cannot be probed).
-pub async fn own_credential(
-    state: &AppState,
-    cred_id: &[u8],
+pub(super) fn users_credential(
+    stored: Option<Stored>,
     org_id: &str,
     user_id: &str,
 ) -> Result<Notarized, ApiError> {
-    let stored = state.store.get_credential(cred_id).await.map_err(store_error)?;
-    users_credential(stored, org_id, user_id)
-}
-
-/// The credential found, if it is `user_id`'s: unknown or another's, 403.
-fn users_credential(stored: Option<Stored>, org_id: &str, user_id: &str) -> Result<Notarized, ApiError> {
     let refused = || ApiError::Forbidden("unknown credential, or not the user's".into());
     let stored = stored.ok_or_else(refused)?;
     match stored.record.decode_unverified() {

@@ -12,10 +12,10 @@ use axum::http::{HeaderMap, Method, Uri};
 use serde_bytes::ByteBuf;
 use sha2::{Digest, Sha256};
 use signer_common::api::auth::{
-    ActionInitRequest, AllowCredential, AllowCredentials, AuthenticatorSelection, ChallengeAnswer,
-    CreateCredentialRequest, CreationOptions, CredentialAnswer, CredentialChangeAnswer, CredentialInfo,
-    CredentialInitRequest, CredentialList, CredentialStatusRequest, LoginAnswer, LoginInitRequest,
-    PubKeyCredParam, RegistrationAnswer, RegistrationCodeAnswer, RegistrationCodeRequest,
+    APP_ID_HEADER, ActionInitRequest, AllowCredential, AllowCredentials, AuthenticatorSelection,
+    ChallengeAnswer, CreateCredentialRequest, CreationOptions, CredentialAnswer, CredentialChangeAnswer,
+    CredentialInfo, CredentialInitRequest, CredentialList, CredentialStatusRequest, LoginAnswer,
+    LoginInitRequest, PubKeyCredParam, RegistrationAnswer, RegistrationCodeAnswer, RegistrationCodeRequest,
     RegistrationInitRequest, RegistrationRequest, RelyingParty, SignedChallenge, SupportedCredentialKinds,
     UserActionAnswer, UserEntity, UserInfo,
 };
@@ -30,14 +30,14 @@ use signer_common::protocol::{
 };
 
 use super::calls::{
-    Forward, app_for, b64_field, credential_kind, decode_assertion, forward, own_credential, store_updated,
-    user_for,
+    Forward, app_for, b64_field, credential_kind, decode_assertion, forward, header, known_app,
+    store_updated, user_for, users_credential,
 };
 use super::middleware::{JsonBody, RawBody, parse_json};
 use super::state::{AppState, random_hex, store_error, unexpected};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::store::{StoreError, Stored};
+use crate::store::{CallRecordsQuery, StoreError, Stored};
 
 /// How long an access token from `POST /auth/login` is valid.
 pub const LOGIN_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -298,25 +298,49 @@ pub(super) async fn login_init(
     Ok(Json(challenge_answer(&state, app, user, &user_id, ChallengeKind::Login).await?))
 }
 
+/// The enclave request of a signed challenge (`POST /auth/login`, `POST /auth/action`): the
+/// application, the user and the signing credential (which must be the user's), read in one store
+/// round trip. `no_user` is the refusal when the store does not know the user.
+async fn assert_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    org_id: &str,
+    user_id: &str,
+    body: SignedChallenge,
+    no_user: impl FnOnce() -> ApiError,
+) -> Result<AssertRequest, ApiError> {
+    let assertion = decode_assertion(&body.first_factor)?;
+    let app_id = header(headers, APP_ID_HEADER)?;
+    let records = state
+        .store
+        .call_records(CallRecordsQuery {
+            org_id: org_id.to_owned(),
+            app_id: app_id.map(str::to_owned),
+            user_id: user_id.to_owned(),
+            cred_id: Some(assertion.cred_id.to_vec()),
+        })
+        .await
+        .map_err(store_error)?;
+    let user = records.user.ok_or_else(no_user)?;
+    Ok(AssertRequest {
+        app: known_app(records.app, app_id)?,
+        user,
+        credential: users_credential(records.credential, org_id, user_id)?,
+        challenge_identifier: body.challenge_identifier,
+        assertion,
+    })
+}
+
 /// `POST /auth/login` (no bearer): the signed login challenge for an access token.
 pub(super) async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<SignedChallenge>,
 ) -> Result<Json<LoginAnswer>, ApiError> {
-    let assertion = decode_assertion(&body.first_factor)?;
     let named = peek(&body.challenge_identifier, "challengeIdentifier")?;
-    let user = state.store.get_user(&named.org_id, &named.user_id).await.map_err(store_error)?;
-    let user = user.ok_or_else(|| ApiError::Forbidden("the challenge names no known user".into()))?;
-    let credential = own_credential(&state, &assertion.cred_id, &named.org_id, &named.user_id).await?;
-    let app = app_for(&state, &named.org_id, &headers).await?;
-    let request = AssertRequest {
-        app,
-        user,
-        credential: credential.clone(),
-        challenge_identifier: body.challenge_identifier,
-        assertion,
-    };
+    let no_user = || ApiError::Forbidden("the challenge names no known user".into());
+    let request = assert_request(&state, &headers, &named.org_id, &named.user_id, body, no_user).await?;
+    let credential = request.credential.clone();
     let logged_in = match state.enclave_call(Request::Login(request)).await? {
         Response::LoggedIn(l) => l,
         other => return Err(unexpected(&other)),
@@ -370,21 +394,14 @@ pub(super) async fn action(
     headers: HeaderMap,
     JsonBody(body): JsonBody<SignedChallenge>,
 ) -> Result<Json<UserActionAnswer>, ApiError> {
-    let assertion = decode_assertion(&body.first_factor)?;
     let named = peek(&body.challenge_identifier, "challengeIdentifier")?;
     if (named.org_id.as_str(), named.user_id.as_str()) != (caller.org_id.as_str(), caller.user_id.as_str()) {
         return Err(ApiError::Forbidden("the challenge is another user's".into()));
     }
-    let credential = own_credential(&state, &assertion.cred_id, &caller.org_id, &caller.user_id).await?;
-    let app = app_for(&state, &caller.org_id, &headers).await?;
-    let user = user_for(&state, &caller).await?;
-    let request = AssertRequest {
-        app,
-        user,
-        credential: credential.clone(),
-        challenge_identifier: body.challenge_identifier,
-        assertion,
-    };
+    let request =
+        assert_request(&state, &headers, &caller.org_id, &caller.user_id, body, || ApiError::Unauthorized)
+            .await?;
+    let credential = request.credential.clone();
     let issued = match state.enclave_call(Request::UserAction(request)).await? {
         Response::UserActionIssued(i) => i,
         other => return Err(unexpected(&other)),
