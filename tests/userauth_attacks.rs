@@ -161,6 +161,66 @@ fn a_challenge_or_token_from_before_an_enclave_restart_is_refused() {
     assert_eq!(wallet_rows(&stack), rows + 1);
 }
 
+/// A stack whose enclave lets challenges and user-action tokens live `ttl_secs`
+/// (`--user-action-ttl-secs`), through a wrapper script given to `signer-parent dev` as its
+/// enclave binary.
+fn stack_with_user_action_ttl(dir: &std::path::Path, ttl_secs: u64) -> Stack {
+    use std::os::unix::fs::PermissionsExt as _;
+    let wrapper = dir.join("enclave-short-ttl.sh");
+    let enclave = signer_e2e::bin("signer-enclave");
+    std::fs::write(
+        &wrapper,
+        format!("#!/bin/sh\nexec '{}' \"$@\" --user-action-ttl-secs {ttl_secs}\n", enclave.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    Stack::start_in_with(&data, &["--enclave-bin", wrapper.to_str().unwrap()])
+}
+
+#[test]
+fn an_expired_challenge_or_user_action_token_is_refused() {
+    const TTL_SECS: u64 = 2;
+    let tmp = tempfile::tempdir().unwrap();
+    let stack = stack_with_user_action_ttl(tmp.path(), TTL_SECS);
+    let admin = dev_user(&stack);
+    let create = json!({ "curve": "ed25519" }).to_string();
+    // A challenge signed but not yet exchanged, a user-action token not yet used, and a login
+    // challenge not yet answered.
+    let init = json!({ "userActionPayload": create, "userActionHttpMethod": "POST", "userActionHttpPath": "/wallets" });
+    let (status, challenge) =
+        stack.send("POST", "/auth/action/init", init.to_string().as_bytes(), Some(&admin.token), &[]);
+    assert_eq!(status, 200, "{challenge}");
+    let signed = json!({
+        "challengeIdentifier": challenge["challengeIdentifier"],
+        "firstFactor": admin.credential.sign_challenge(challenge["challenge"].as_str().unwrap()),
+    });
+    let token = user_action(&stack, &admin.token, &admin.credential, "POST", "/wallets", &create);
+    let login_init = json!({ "username": admin.username, "orgId": admin.org_id });
+    let (status, login_challenge) =
+        stack.send("POST", "/auth/login/init", login_init.to_string().as_bytes(), None, &[]);
+    assert_eq!(status, 200, "{login_challenge}");
+    let login = json!({
+        "challengeIdentifier": login_challenge["challengeIdentifier"],
+        "firstFactor": admin.credential.sign_challenge(login_challenge["challenge"].as_str().unwrap()),
+    });
+    let rows = wallet_rows(&stack);
+
+    std::thread::sleep(std::time::Duration::from_millis(TTL_SECS * 1000 + 500));
+    let expired = |answer: &Answer| {
+        assert_forbidden(answer);
+        assert!(answer.1["error"]["message"].as_str().unwrap().contains("expired"), "{}", answer.1);
+    };
+    expired(&stack.send("POST", "/auth/action", signed.to_string().as_bytes(), Some(&admin.token), &[]));
+    expired(&send(&stack, &admin, "POST", "/wallets", &create, &[("X-User-Action".to_owned(), token)]));
+    expired(&stack.send("POST", "/auth/login", login.to_string().as_bytes(), None, &[]));
+    assert_eq!(wallet_rows(&stack), rows);
+    // A challenge answered within its life works.
+    assert_ok(&call_with_user_action(&stack, &admin, "POST", "/wallets", &create));
+    assert_eq!(wallet_rows(&stack), rows + 1);
+}
+
 #[test]
 fn another_users_credential_and_deactivated_credentials_are_refused() {
     let stack = Stack::start();

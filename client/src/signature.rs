@@ -4,6 +4,7 @@
 
 use aws_lc_rs::signature::{ED25519, UnparsedPublicKey};
 use k256::ecdsa::Signature as EcdsaSignature;
+use signer_common::ed25519::is_small_order;
 use signer_common::protocol::Curve;
 use signer_common::receipt::{Receipt, ReceiptKind};
 
@@ -105,34 +106,16 @@ pub(crate) fn verify_ed25519(
         return Err(SignatureError::Length { expected: 64, actual: signature.len() });
     }
     let public_key: &[u8; 32] = public_key.try_into().map_err(|_| SignatureError::PublicKey("Ed25519"))?;
-    if ed25519_is_small_order(public_key) {
+    if is_small_order(public_key) {
         return Err(SignatureError::PublicKey("Ed25519"));
     }
     let r: &[u8; 32] = signature[..32].try_into().map_err(|_| SignatureError::Invalid)?;
-    if ed25519_is_small_order(r) {
+    if is_small_order(r) {
         return Err(SignatureError::Invalid);
     }
     UnparsedPublicKey::new(&ED25519, public_key)
         .verify(message, signature)
         .map_err(|_| SignatureError::Invalid)
-}
-
-/// True when `encoded`, sign bit ignored, is the encoding of one of the eight points of small
-/// order (the 8-torsion subgroup).
-fn ed25519_is_small_order(encoded: &[u8; 32]) -> bool {
-    static SMALL_ORDER_Y: std::sync::LazyLock<Vec<[u8; 32]>> = std::sync::LazyLock::new(|| {
-        curve25519_dalek::constants::EIGHT_TORSION
-            .iter()
-            .map(|point| {
-                let mut y = point.compress().to_bytes();
-                y[31] &= 0x7f;
-                y
-            })
-            .collect()
-    });
-    let mut y = *encoded;
-    y[31] &= 0x7f;
-    SMALL_ORDER_Y.contains(&y)
 }
 
 /// Receipts for the tests of this module and of [`crate::verify`].
@@ -322,9 +305,7 @@ mod tests {
         assert!(forgeries > 8, "{forgeries} forgeries");
         let lenient = cases
             .iter()
-            .filter(|(k, m, s)| {
-                ed25519_is_small_order(k) && UnparsedPublicKey::new(&ED25519, k).verify(m, s).is_ok()
-            })
+            .filter(|(k, m, s)| is_small_order(k) && UnparsedPublicKey::new(&ED25519, k).verify(m, s).is_ok())
             .count();
         assert!(lenient > 0, "some small-order forgeries pass AWS-LC's equation alone");
     }

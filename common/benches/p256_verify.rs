@@ -1,4 +1,4 @@
-//! P-256 by measurement, for end-user ES256 credentials: verifying a DER ECDSA signature over a
+//! P-256 and Ed25519 by measurement, for end-user ES256 credentials: verifying a DER ECDSA signature over a
 //! WebAuthn-sized message (authenticatorData || SHA-256(clientDataJSON)) with the pure-Rust
 //! RustCrypto `p256` 0.14 against aws-lc-rs, and `CredentialPublicKey::verify` (strict DER by
 //! `p256`, then aws-lc-rs on the fixed form), what the enclave runs.
@@ -59,5 +59,40 @@ fn es256_verify(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, es256_verify);
+/// Ed25519 for end-user Key credentials: ed25519-dalek's `verify_strict` (decompresses R to
+/// find its order), `signer_common::ed25519::verify_strict` (the same decision, R's order by
+/// encoding), and aws-lc-rs (RFC 8032's equation alone, without the small-order checks).
+fn ed25519_verify(c: &mut Criterion) {
+    use aws_lc_rs::signature::{ED25519, Ed25519KeyPair};
+    let message = br#"{"type":"key.get","challenge":"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq","origin":"http://localhost:8080","crossOrigin":false}"#;
+    let rng = SystemRandom::new();
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+    let key = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+    let public: [u8; 32] = key.public_key().as_ref().try_into().unwrap();
+    let sig = key.sign(message).as_ref().to_vec();
+    let mut group = c.benchmark_group("ed25519_verify");
+    group.bench_function("dalek_strict", |b| {
+        b.iter(|| {
+            let vk = ed25519_dalek::VerifyingKey::from_bytes(black_box(&public)).unwrap();
+            let s = ed25519_dalek::Signature::from_slice(black_box(&sig)).unwrap();
+            vk.verify_strict(black_box(message), &s).unwrap()
+        })
+    });
+    group.bench_function("signer_common::ed25519::verify_strict", |b| {
+        b.iter(|| {
+            signer_common::ed25519::verify_strict(black_box(&public), black_box(message), black_box(&sig))
+                .unwrap()
+        })
+    });
+    group.bench_function("aws-lc-rs", |b| {
+        b.iter(|| {
+            UnparsedPublicKey::new(&ED25519, black_box(&public))
+                .verify(black_box(message), black_box(&sig))
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, es256_verify, ed25519_verify);
 criterion_main!(benches);

@@ -9,12 +9,14 @@
 //! - [`attestation`]: the Nitro attestation document model and its verifier.
 //! - [`session`]: session receipts (a receipt key attested once).
 //! - [`encoding`]: the hex and base64url forms used in JSON.
+//! - [`ed25519`]: Ed25519 verification as `verify_strict` decides it, faster.
 //! - [`identity`]: notarized records (users, credentials, applications, wallet owners) and enclave tokens.
 //! - [`userauth`]: credential public keys and the checks of end-user assertions and registrations.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
 pub mod attestation;
+pub mod ed25519;
 pub mod encoding;
 pub mod frame;
 pub mod identity;

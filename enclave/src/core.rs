@@ -69,6 +69,7 @@ impl EnclaveCore {
                     versions: Versions::default(),
                     used: SingleUse::default(),
                     request_window_ms: DEFAULT_REQUEST_WINDOW_MS,
+                    short_ttl_ms: SHORT_TTL_MS,
                 },
             })
         });
@@ -79,6 +80,15 @@ impl EnclaveCore {
     pub fn with_request_window_ms(mut self, window_ms: u64) -> Self {
         if let Some(keys) = &mut self.keys {
             keys.auth.request_window_ms = window_ms;
+        }
+        self
+    }
+
+    /// Shortens the life of challenges, user-action tokens and temporary registration tokens
+    /// (`--user-action-ttl-secs`); longer than [`SHORT_TTL_MS`] is not possible.
+    pub fn with_short_ttl_ms(mut self, ttl_ms: u64) -> Self {
+        if let Some(keys) = &mut self.keys {
+            keys.auth.short_ttl_ms = ttl_ms.min(SHORT_TTL_MS);
         }
         self
     }
@@ -135,7 +145,8 @@ impl EnclaveCore {
         Ok(out)
     }
 
-    /// The body of a token of this boot with a fresh nonce, living [`SHORT_TTL_MS`] from `now`:
+    /// The body of a token of this boot with a fresh nonce, living [`SHORT_TTL_MS`] (or the
+    /// shorter `--user-action-ttl-secs`) from `now`:
     /// challenges, temporary registration tokens and user-action tokens.
     pub(crate) fn short_token(
         &self,
@@ -145,11 +156,12 @@ impl EnclaveCore {
         challenge: String,
         purpose: TokenPurpose,
     ) -> Result<TokenBody, Refusal> {
+        let auth = &self.keys()?.auth;
         Ok(TokenBody {
             format: RECORD_FORMAT,
-            boot_id: self.keys()?.auth.tokens.boot(),
+            boot_id: auth.tokens.boot(),
             nonce: ByteBuf::from(self.random_array::<16>()?.to_vec()),
-            expires_at_ms: now.saturating_add(SHORT_TTL_MS),
+            expires_at_ms: now.saturating_add(auth.short_ttl_ms),
             org_id,
             user_id,
             challenge,

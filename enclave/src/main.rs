@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use signer_enclave::auth::DEFAULT_REQUEST_WINDOW_MS;
+use signer_enclave::auth::tokens::SHORT_TTL_MS;
 use signer_enclave::clock::system_clock;
 use signer_enclave::core::EnclaveCore;
 use signer_enclave::keys::MasterKey;
@@ -56,6 +57,10 @@ struct Args {
     /// either way; its request id is remembered for that long.
     #[arg(long, default_value_t = DEFAULT_REQUEST_WINDOW_MS / 1000, value_parser = clap::value_parser!(u64).range(1..=3600))]
     request_window_secs: u64,
+    /// Seconds a challenge, a user-action token or a temporary registration token lives; at
+    /// most (and by default) 300.
+    #[arg(long, default_value_t = SHORT_TTL_MS / 1000, value_parser = clap::value_parser!(u64).range(1..=SHORT_TTL_MS / 1000))]
+    user_action_ttl_secs: u64,
 }
 
 fn main() -> ExitCode {
@@ -121,7 +126,8 @@ fn run(args: Args) -> Result<(), String> {
     };
     let core = Arc::new(
         EnclaveCore::new(nsm.clone(), master, system_clock())
-            .with_request_window_ms(args.request_window_secs * 1000),
+            .with_request_window_ms(args.request_window_secs * 1000)
+            .with_short_ttl_ms(args.user_action_ttl_secs * 1000),
     );
     match core.start_session() {
         Ok(id) => info!(session_id = %hex::encode(id), "session receipt key attested"),
@@ -141,6 +147,7 @@ fn run(args: Args) -> Result<(), String> {
             frame_timeout_s = args.frame_timeout_secs,
             idle_timeout_s = args.idle_timeout_secs,
             request_window_s = args.request_window_secs,
+            user_action_ttl_s = args.user_action_ttl_secs,
             "signer-enclave listening"
         );
         let exit_with_stdin = args.exit_with_stdin;

@@ -264,6 +264,35 @@ fn an_expired_challenge_or_token_is_refused() {
     assert_eq!(assert_refused(e.send(Request::Call(Box::new(call))), ErrorCode::Forbidden), "token expired");
 }
 
+/// `--user-action-ttl-secs`: a shorter life is used; a longer one than five minutes is not.
+#[test]
+fn a_configured_token_life_is_used_up_to_five_minutes() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    for (ttl_ms, life_ms) in [(1_000, 1_000), (10 * 60 * 1000, 5 * 60 * 1000)] {
+        let now = Arc::new(AtomicU64::new(T0));
+        let clock = now.clone();
+        let core = signer_enclave::core::EnclaveCore::new(
+            Arc::new(
+                signer_enclave::nsm::mock::MockNsm::open(tempfile::tempdir().unwrap().path(), b"x").unwrap(),
+            ),
+            Some(signer_enclave::keys::MasterKey::from_bytes([9; 32])),
+            Arc::new(move || clock.load(Ordering::SeqCst)),
+        )
+        .with_short_ttl_ms(ttl_ms);
+        let user = admin(&mut |r| core.handle(r), "or-1", 7);
+        let first = user.assert_request(&mut |r| core.handle(r), ChallengeKind::Login);
+        let second = user.assert_request(&mut |r| core.handle(r), ChallengeKind::Login);
+        now.store(T0 + life_ms - 1, Ordering::SeqCst);
+        assert!(matches!(core.handle(Request::Login(first)), Response::LoggedIn(_)), "{ttl_ms}");
+        now.store(T0 + life_ms, Ordering::SeqCst);
+        assert_eq!(
+            assert_refused(core.handle(Request::Login(second)), ErrorCode::Forbidden),
+            "token expired"
+        );
+    }
+}
+
 #[test]
 fn a_forged_or_edited_token_is_refused() {
     let (e, user) = setup();

@@ -197,13 +197,13 @@ impl CredentialPublicKey {
                 key.verify(message, &sig.normalize_s()).map_err(|_| AuthError::BadSignature)
             }
             CredentialPublicKey::Ed25519(key) => {
-                let key: [u8; 32] = key.as_slice().try_into().map_err(|_| malformed("Ed25519 key length"))?;
-                let key = ed25519_dalek::VerifyingKey::from_bytes(&key)
-                    .map_err(|_| malformed("Ed25519 key is not a curve point"))?;
-                let sig = ed25519_dalek::Signature::from_slice(signature)
-                    .map_err(|_| malformed("Ed25519 signature length"))?;
                 // Strict: refuses a non-canonical S and small-order keys and R.
-                key.verify_strict(message, &sig).map_err(|_| AuthError::BadSignature)
+                use crate::ed25519::{Ed25519Error, verify_strict};
+                verify_strict(key, message, signature).map_err(|e| match e {
+                    Ed25519Error::PublicKey => malformed("Ed25519 key is not a curve point of large order"),
+                    Ed25519Error::Length => malformed("Ed25519 signature length"),
+                    Ed25519Error::Invalid => AuthError::BadSignature,
+                })
             }
             CredentialPublicKey::Rsa { n, e } => {
                 aws::RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() }

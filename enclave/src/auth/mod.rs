@@ -41,6 +41,9 @@ pub struct Auth {
     pub used: SingleUse,
     /// The one-shot window.
     pub request_window_ms: u64,
+    /// How long challenges, user-action tokens and temporary registration tokens live (at
+    /// most [`tokens::SHORT_TTL_MS`]).
+    pub short_ttl_ms: u64,
 }
 
 /// What a request will record once it succeeds.

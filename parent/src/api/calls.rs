@@ -119,6 +119,13 @@ pub fn call_auth(headers: &HeaderMap) -> Result<CallAuth, ApiError> {
     }
 }
 
+/// [`call_auth`] after the syntax of `X-Request-Nonce`: a malformed nonce is a 400 before a
+/// missing signature is a 403. What each forwarded call parses first, before reading anything.
+pub fn checked_call_auth(headers: &HeaderMap) -> Result<CallAuth, ApiError> {
+    header_nonce(headers)?;
+    call_auth(headers)
+}
+
 /// The application of a request: `X-App-Id`, or the organisation's default.
 pub async fn app_for(state: &AppState, org_id: &str, headers: &HeaderMap) -> Result<Notarized, ApiError> {
     let app_id = header(headers, APP_ID_HEADER)?;
@@ -189,6 +196,8 @@ pub struct Forward<'a> {
     pub uri: &'a Uri,
     /// The exact body bytes.
     pub body: Bytes,
+    /// The user's authorisation, from the headers ([`call_auth`]).
+    pub auth: CallAuth,
     /// The parent's id of the call (goes into receipts).
     pub request_id: String,
     /// The wallet, for `/wallets/{id}/...`.
@@ -211,9 +220,9 @@ pub struct Forwarded {
 /// Checks the authorisation headers, gathers the records and sends the [`Call`]; stores a moved
 /// counter of the signing credential.
 pub async fn forward(state: &AppState, f: Forward<'_>) -> Result<Forwarded, ApiError> {
-    // 1. The user's authorisation: before any other work (after the headers' syntax).
+    // 1. The user's authorisation (parsed by the caller before any other work).
     let nonce = header_nonce(f.headers)?;
-    let auth = call_auth(f.headers)?;
+    let auth = f.auth;
     // 2. The records the enclave checks: application, user, signing credential, read in one
     //    store round trip (this is the signing hot path).
     let one_shot_cred = match &auth {

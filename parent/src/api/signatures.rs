@@ -10,9 +10,9 @@ use signer_common::api::{
 use signer_common::encoding::{from_hex0x, to_b64url, to_hex0x};
 use signer_common::protocol::{AttestationMode, Curve, Evidence, MAX_MESSAGE_LEN, Outcome, SignKind};
 
-use super::calls::{Forward, call_auth, forward as forward_call};
+use super::calls::{Forward, checked_call_auth, forward as forward_call};
 use super::middleware::{RawBody, parse_json};
-use super::state::{AppState, header_attestation_mode, header_nonce, now_rfc3339, random_hex, store_error};
+use super::state::{AppState, header_attestation_mode, now_rfc3339, random_hex, store_error};
 use super::wallets::wallet_id;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -109,8 +109,7 @@ pub(super) async fn sign(
     let mode = header_attestation_mode(&headers)?;
     // The user's authorisation before the wallet is looked up: nothing is read for a call
     // without one.
-    header_nonce(&headers)?;
-    call_auth(&headers)?;
+    let auth = checked_call_auth(&headers)?;
     let wallet = state.store.get_sealed_wallet(&caller.org_id, &id).await.map_err(store_error)?;
     let wallet = wallet.ok_or(ApiError::NotFound("wallet"))?;
     let request_id = format!("sig-{}", random_hex(16)?);
@@ -126,6 +125,7 @@ pub(super) async fn sign(
         method: &method,
         uri: &uri,
         body: bytes,
+        auth,
         request_id: request_id.clone(),
         wallet: Some(wallet),
         with_credentials: false,

@@ -30,8 +30,8 @@ use signer_common::protocol::{
 };
 
 use super::calls::{
-    Forward, app_for, b64_field, credential_kind, decode_assertion, forward, header, known_app,
-    store_updated, user_for, users_credential,
+    Forward, app_for, b64_field, checked_call_auth, credential_kind, decode_assertion, forward, header,
+    known_app, store_updated, user_for, users_credential,
 };
 use super::middleware::{JsonBody, RawBody, parse_json};
 use super::state::{AppState, random_hex, store_error, unexpected};
@@ -460,18 +460,19 @@ fn forward_of<'a>(
     uri: &'a Uri,
     body: axum::body::Bytes,
     request_id: String,
-) -> Forward<'a> {
-    Forward {
+) -> Result<Forward<'a>, ApiError> {
+    Ok(Forward {
         caller,
         headers,
         method,
         uri,
         body,
+        auth: checked_call_auth(headers)?,
         request_id,
         wallet: None,
         with_credentials: true,
         attestation: AttestationMode::Fresh,
-    }
+    })
 }
 
 /// `POST /auth/credentials` (bearer and user action): a new credential, added by the enclave.
@@ -487,7 +488,7 @@ pub(super) async fn create_credential(
     new_credential(&body.credential_kind, &body.credential_info, Some(&body.credential_name))?;
     peek(&body.challenge_identifier, "challengeIdentifier")?;
     let request_id = format!("cr-{}", random_hex(16)?);
-    let forwarded = forward(&state, forward_of(&caller, &headers, &method, &uri, bytes, request_id)).await?;
+    let forwarded = forward(&state, forward_of(&caller, &headers, &method, &uri, bytes, request_id)?).await?;
     let Outcome::CredentialAdded(record) = forwarded.called.outcome else {
         return Err(ApiError::Internal(
             "the enclave answered another outcome to POST /auth/credentials".into(),
@@ -518,7 +519,7 @@ pub(super) async fn set_credential_status(
     let body: CredentialStatusRequest = parse_json(&bytes)?;
     let cred_id = b64_field("credId", &body.cred_id)?;
     let request_id = format!("cs-{}", random_hex(16)?);
-    let forwarded = forward(&state, forward_of(&caller, &headers, &method, &uri, bytes, request_id)).await?;
+    let forwarded = forward(&state, forward_of(&caller, &headers, &method, &uri, bytes, request_id)?).await?;
     let Outcome::CredentialUpdated(record) = forwarded.called.outcome else {
         return Err(ApiError::Internal("the enclave answered another outcome to a credential change".into()));
     };
@@ -558,7 +559,7 @@ pub(super) async fn registration_codes(
         return Err(ApiError::InvalidParameter("`role` must be Admin or Member".into()));
     }
     let request_id = format!("rc-{}", random_hex(16)?);
-    let mut f = forward_of(&caller, &headers, &method, &uri, bytes, request_id);
+    let mut f = forward_of(&caller, &headers, &method, &uri, bytes, request_id)?;
     f.with_credentials = false;
     let forwarded = forward(&state, f).await?;
     let Outcome::RegistrationCode(issued) = forwarded.called.outcome else {

@@ -14,7 +14,7 @@ use signer_common::encoding::{to_b64url, to_hex0x};
 use signer_common::identity::Record;
 use signer_common::protocol::{AttestationMode, Curve, Evidence, Outcome};
 
-use super::calls::{Forward, forward as forward_call};
+use super::calls::{Forward, checked_call_auth, forward as forward_call};
 use super::middleware::{RawBody, parse_json};
 use super::state::{AppState, now_rfc3339, random_hex, store_error};
 use crate::auth::Caller;
@@ -70,6 +70,7 @@ pub(super) async fn create_wallet(
         method: &method,
         uri: &uri,
         body: bytes,
+        auth: checked_call_auth(&headers)?,
         request_id,
         wallet: None,
         with_credentials: false,

@@ -299,7 +299,7 @@ impl IdentityStore for SqliteStore {
     }
 
     fn call_records(&self, query: CallRecordsQuery) -> StoreFuture<'_, CallRecords> {
-        self.run(move |conn| {
+        self.read_in_place(move |conn| {
             Ok(CallRecords {
                 app: query_app(conn, &query.org_id, query.app_id.as_deref())?,
                 user: query_user(conn, &query.org_id, &query.user_id)?,
@@ -459,6 +459,43 @@ pub(crate) mod tests {
             public_key: ByteBuf::from(vec![1; 32]),
         }));
         assert!(store.replace_record(1, wallet).await.is_err());
+    }
+
+    /// `call_records` reads on its own read-only connections: it sees what the writer
+    /// committed (inserts and replacements), scopes by organisation, and cannot write.
+    #[tokio::test]
+    async fn call_records_see_committed_writes_and_only_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_in(dir.path()).unwrap();
+        let query = |org: &str, app: Option<&str>, cred: Option<&[u8]>| CallRecordsQuery {
+            org_id: org.into(),
+            app_id: app.map(Into::into),
+            user_id: "us-1".into(),
+            cred_id: cred.map(<[u8]>::to_vec),
+        };
+        let none = store.call_records(query("or-1", None, Some(b"c1"))).await.unwrap();
+        assert_eq!((none.app, none.user, none.credential.map(|c| c.record)), (None, None, None));
+        org(&store).await;
+        let date = "2026-11-25T10:00:01.000Z".to_string();
+        let v1 = credential("or-1", "us-1", b"c1", 1, Status::Active);
+        store.insert_user(user("or-1", "us-1", "ann"), v1.clone(), date).await.unwrap();
+        let read = store.call_records(query("or-1", None, Some(b"c1"))).await.unwrap();
+        assert_eq!(read.app, Some(app("or-1", "ap-1")));
+        assert_eq!(read.user, Some(user("or-1", "us-1", "ann")));
+        assert_eq!(read.credential.unwrap().record, v1);
+        let named = store.call_records(query("or-1", Some("ap-1"), None)).await.unwrap();
+        assert_eq!((named.app, named.credential.map(|c| c.record)), (Some(app("or-1", "ap-1")), None));
+        let other = store.call_records(query("or-2", None, None)).await.unwrap();
+        assert_eq!((other.app, other.user), (None, None), "scoped by organisation");
+        // A replacement is seen by the next read.
+        let v2 = credential("or-1", "us-1", b"c1", 2, Status::Inactive);
+        store.replace_record(1, v2.clone()).await.unwrap();
+        let read = store.call_records(query("or-1", None, Some(b"c1"))).await.unwrap();
+        assert_eq!(read.credential.unwrap().record, v2);
+        // The readers refuse to write.
+        let write = store.read_in_place(|conn| Ok(conn.execute("DELETE FROM credentials", [])?)).await;
+        assert!(write.is_err(), "{write:?}");
+        assert!(store.get_credential(b"c1").await.unwrap().is_some());
     }
 
     #[tokio::test]
