@@ -147,6 +147,10 @@ pub async fn user_for(state: &AppState, caller: &Caller) -> Result<Notarized, Ap
     user.ok_or(ApiError::Unauthorized)
 }
 
+/// The refusal of a credential that is unknown or another user's (one answer for both, so the
+/// ids of others cannot be probed).
+const NOT_THE_USERS_CREDENTIAL: &str = "unknown credential, or not the user's";
+
 /// The credential found, if it is `user_id`'s: unknown or another's, 403 (the same answer, so
 /// the ids of others cannot be probed).
 pub(super) fn users_credential(
@@ -154,7 +158,7 @@ pub(super) fn users_credential(
     org_id: &str,
     user_id: &str,
 ) -> Result<Notarized, ApiError> {
-    let refused = || ApiError::Forbidden("unknown credential, or not the user's".into());
+    let refused = || ApiError::Forbidden(NOT_THE_USERS_CREDENTIAL.into());
     let stored = stored.ok_or_else(refused)?;
     match stored.record.decode_unverified() {
         Ok(Record::Credential(c)) if c.user_id == user_id && c.org_id == org_id => Ok(stored.record),
@@ -255,7 +259,10 @@ pub async fn forward(state: &AppState, f: Forward<'_>) -> Result<Forwarded, ApiE
     let app = known_app(records.app, app_id)?;
     let user = records.user.ok_or(ApiError::Unauthorized)?;
     let credential = match one_shot_cred {
-        Some(_) => Some(users_credential(records.credential, &f.caller.org_id, &f.caller.user_id)?),
+        // Unknown or another's (the store matched the row's user and organisation).
+        Some(_) => Some(
+            records.credential.ok_or_else(|| ApiError::Forbidden(NOT_THE_USERS_CREDENTIAL.into()))?.record,
+        ),
         None => None,
     };
     let credentials = if f.with_credentials {

@@ -44,7 +44,8 @@ pub struct CallRecordsQuery {
     pub app_id: Option<String>,
     /// The acting user.
     pub user_id: String,
-    /// The signing credential's raw id, if any.
+    /// The signing credential's raw id, if any: found only when its row is the user's, in
+    /// this organisation.
     pub cred_id: Option<Vec<u8>>,
 }
 
@@ -82,7 +83,8 @@ pub trait IdentityStore: Send + Sync + 'static {
     fn insert_credential(&self, credential: Notarized, date: String) -> StoreFuture<'_, ()>;
     /// The records a call needs, in one store round trip (the hot path of signing): the
     /// application (`app_id`, or the organisation's default), the user and, when `cred_id` is
-    /// given, that credential.
+    /// given, that credential if its row names the user and organisation (the enclave checks
+    /// the record itself).
     fn call_records(&self, query: CallRecordsQuery) -> StoreFuture<'_, CallRecords>;
     /// Replaces a user, credential or application record with `new`, if the stored one still
     /// has `read_version` and `new` is newer; [`StoreError::Stale`] otherwise.
@@ -304,7 +306,13 @@ impl IdentityStore for SqliteStore {
                 app: query_app(conn, &query.org_id, query.app_id.as_deref())?,
                 user: query_user(conn, &query.org_id, &query.user_id)?,
                 credential: match &query.cred_id {
-                    Some(cred_id) => query_credential(conn, cred_id)?,
+                    Some(cred_id) => conn
+                        .prepare_cached(
+                            "SELECT body, tag, date_created FROM credentials \
+                             WHERE cred_id = ?1 AND user_id = ?2 AND org_id = ?3",
+                        )?
+                        .query_row(params![cred_id, query.user_id, query.org_id], stored)
+                        .optional()?,
                     None => None,
                 },
             })
@@ -485,8 +493,12 @@ pub(crate) mod tests {
         assert_eq!(read.credential.unwrap().record, v1);
         let named = store.call_records(query("or-1", Some("ap-1"), None)).await.unwrap();
         assert_eq!((named.app, named.credential.map(|c| c.record)), (Some(app("or-1", "ap-1")), None));
-        let other = store.call_records(query("or-2", None, None)).await.unwrap();
+        let other = store.call_records(query("or-2", None, Some(b"c1"))).await.unwrap();
         assert_eq!((other.app, other.user), (None, None), "scoped by organisation");
+        assert!(other.credential.is_none(), "a credential of another organisation is not found");
+        let mut theirs = query("or-1", None, Some(b"c1"));
+        theirs.user_id = "us-2".into();
+        assert!(store.call_records(theirs).await.unwrap().credential.is_none(), "nor another user's");
         // A replacement is seen by the next read.
         let v2 = credential("or-1", "us-1", b"c1", 2, Status::Inactive);
         store.replace_record(1, v2.clone()).await.unwrap();
