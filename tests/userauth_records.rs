@@ -112,6 +112,33 @@ fn inserted_credentials_and_edited_wallet_ownership_are_refused() {
     assert_ok(&call_one_shot(&stack, &bob, "POST", &sigs(&wb), &h));
 }
 
+/// A wallet row edited before the parent read it: refused; once the row is put right, the next
+/// request signs without a restart (the parent forgets a refused wallet's remembered row).
+#[test]
+fn a_wallet_row_put_right_signs_again_without_a_restart() {
+    let mut stack = Stack::start();
+    let mut alice = new_member(&stack, "alice", "EdDSA");
+    let mut bob = new_member(&stack, "bob", "EdDSA");
+    let wa = create_wallet(&stack, &alice, "ed25519")["id"].as_str().unwrap().to_owned();
+    let h = hash_body(&[6; 32]);
+    let db = Db::open(&stack);
+    let genuine = db.wallet_record(&wa);
+    db.set_wallet_record(
+        &wa,
+        &edited(&genuine, |r| {
+            let Record::Wallet(w) = r else { panic!("not a wallet record") };
+            w.owner_user_id.clone_from(&bob.user_id);
+        }),
+    );
+    // A restart, so the parent has not read the row before the edit.
+    restart(&mut stack, &mut [&mut alice, &mut bob]);
+    assert_forbidden(&call_one_shot(&stack, &alice, "POST", &sigs(&wa), &h));
+    assert_forbidden(&call_one_shot(&stack, &bob, "POST", &sigs(&wa), &h));
+    db.set_wallet_record(&wa, &genuine);
+    assert_ok(&call_one_shot(&stack, &alice, "POST", &sigs(&wa), &h));
+    assert_forbidden(&call_one_shot(&stack, &bob, "POST", &sigs(&wa), &h));
+}
+
 /// Restarts the stack and logs `users` in again (a new port; tokens of before may not hold).
 fn restart(stack: &mut Stack, users: &mut [&mut TestUser]) {
     stack.restart();

@@ -139,8 +139,10 @@ pub(super) async fn sign(
             }
         },
         Err(e) => {
-            if e == ApiError::SealedWalletInvalid {
-                // Read the row again next time rather than a remembered copy.
+            // A refused blob or ownership record: read the row again next time rather than a
+            // remembered copy, so a row put right in the database is used without a restart.
+            // (A refused signature forgets it too; that costs one read.)
+            if matches!(e, ApiError::SealedWalletInvalid | ApiError::Forbidden(_)) {
                 state.store.forget_sealed_wallet(&wallet_id);
             }
             return Err(e);

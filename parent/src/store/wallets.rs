@@ -75,7 +75,7 @@ pub trait WalletStore: Send + Sync + 'static {
     fn get_sealed_wallet(&self, org_id: &str, wallet_id: &str) -> StoreFuture<'_, Option<WalletContext>>;
     /// Drops anything remembered of this wallet's signing material, so the next
     /// [`WalletStore::get_sealed_wallet`] reads the database (called when the enclave refuses
-    /// the sealed blob).
+    /// the sealed blob or the call).
     fn forget_sealed_wallet(&self, wallet_id: &str);
     /// Up to `limit` wallets of `org_id` in creation order, after the wallet `after` if given.
     /// `Ok(None)` when `after` is not a wallet of this organisation.
