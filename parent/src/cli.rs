@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use crate::api::health::metrics_router;
 use crate::api::userauth::rfc3339_ms;
 use crate::api::{AppState, router_with};
-use crate::auth::TokenKeys;
+use crate::auth::{TokenKeys, keyset};
 use crate::dev::{self, Supervisor};
 use crate::enclave::{DEFAULT_POOL_SIZE, EnclaveClient};
 use crate::limits::defaults;
@@ -69,6 +69,9 @@ pub enum Command {
     Dev(DevArgs),
     /// Operator commands on organisations.
     Org(OrgArgs),
+    /// Operator commands on the access-token signing keys (DATA_DIR/jwt-keys): list, rotate,
+    /// remove a previous key. Takes effect when the parent next starts.
+    JwtKeys(crate::auth::keyset::JwtKeysArgs),
 }
 
 /// Options shared by both subcommands.
@@ -241,6 +244,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => serve(args).await,
         Command::Dev(args) => dev(args).await,
         Command::Org(OrgArgs { command: OrgCommand::Create(args) }) => org_create(args).await,
+        Command::JwtKeys(args) => {
+            let answer = crate::auth::keyset::run(&args).map_err(|e| fail("jwt-keys", e))?;
+            println!("{answer}");
+            Ok(())
+        }
     }
 }
 
@@ -278,7 +286,8 @@ async fn open_store(data_dir: &Path) -> Result<(Arc<dyn Store>, Arc<TokenKeys>),
     let dir = data_dir.to_path_buf();
     let opened = tokio::task::spawn_blocking(move || {
         let store = SqliteStore::open_in(&dir).map_err(|e| fail("opening the store", e))?;
-        let tokens = TokenKeys::load_or_create(&dir).map_err(|e| fail("access-token secret", e))?;
+        let keys = keyset::load_or_create(&dir).map_err(|e| fail("access-token keys", e))?;
+        let tokens = TokenKeys::new(&keys).map_err(|e| fail("access-token keys", e))?;
         Ok::<_, CliError>((store, tokens))
     })
     .await

@@ -8,7 +8,7 @@
 //! - [`store`]: the store traits ([`store::Store`]) and their SQLite implementation.
 //! - [`api`]: the axum router and handlers, one file per resource.
 //! - [`limits`]: the HTTP server's limits.
-//! - [`auth`]: access tokens (HS256 JWT) and the bearer-token extractor.
+//! - [`auth`]: access tokens (EdDSA JWTs, a rotating key set) and the bearer-token extractor.
 //! - [`error`]: the one error enum of the API and its JSON shape.
 //! - [`metrics`]: a small Prometheus registry.
 //! - [`org`]: creating an organisation through the enclave.

@@ -11,7 +11,6 @@ use serde_json::json;
 use signer_common::encoding::from_b64;
 use signer_common::protocol::ErrorCode;
 use signer_parent::api::{AppState, router};
-use signer_parent::auth::TokenKeys;
 use signer_parent::enclave::EnclaveClient;
 use signer_parent::metrics::Metrics;
 use signer_parent::store::{SqliteStore, Store};
@@ -43,7 +42,7 @@ async fn health_readiness_and_unknown_routes() {
 async fn enclave_down_is_503_and_nothing_is_stored() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in(dir.path()).unwrap());
-    let tokens = TokenKeys::from_secret(&[7; 32]);
+    let tokens = support::harness::test_token_keys(7);
     let token = tokens.issue("us-1", "or-1", Duration::from_secs(3600)).unwrap();
     let state = AppState {
         enclave: EnclaveClient::new(
@@ -103,7 +102,7 @@ async fn wallets_need_a_valid_token() {
             "authorization",
             format!(
                 "Bearer {}",
-                TokenKeys::from_secret(&[8; 32]).issue("u", "o", Duration::from_secs(60)).unwrap()
+                support::harness::test_token_keys(8).issue("u", "o", Duration::from_secs(60)).unwrap()
             ),
         )],
     ];
@@ -441,6 +440,7 @@ async fn enclave_endpoints_metrics_and_openapi() {
         "/auth/credentials",
         "/auth/credentials/activate",
         "/auth/credentials/deactivate",
+        "/.well-known/jwks.json",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path}");
     }

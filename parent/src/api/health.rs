@@ -1,4 +1,4 @@
-//! `GET /healthz`, `GET /readyz`, `GET /metrics`, `GET /openapi.json`.
+//! `GET /healthz`, `GET /readyz`, `GET /metrics`, `GET /openapi.json`, `GET /.well-known/jwks.json`.
 
 use std::sync::Arc;
 
@@ -18,6 +18,12 @@ use crate::metrics::{self, Metrics};
 
 /// The hand-written OpenAPI document.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// `GET /.well-known/jwks.json`: the keys that verify access tokens (RFC 7517), the current one
+/// first. Public: anyone may check a token the parent issued.
+pub(super) async fn jwks(State(state): State<AppState>) -> Json<crate::auth::tokens::Jwks> {
+    Json(state.tokens.jwks().clone())
+}
 
 pub(super) async fn healthz() -> Json<Health> {
     Json(Health { status: "ok".into(), nsm: None })

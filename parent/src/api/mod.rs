@@ -6,7 +6,8 @@
 //! - [`wallets`]: `POST /wallets`, `GET /wallets`, `GET /wallets/{id}`.
 //! - [`signatures`]: `POST /wallets/{id}/signatures`.
 //! - [`enclave`]: `GET /enclave/attestation`, `/enclave/attestation/session`, `/enclave/root`.
-//! - [`health`]: `GET /healthz`, `/readyz`, `/openapi.json`, and `/metrics` (on its own listener).
+//! - [`health`]: `GET /healthz`, `/readyz`, `/openapi.json`, `/.well-known/jwks.json` (the
+//!   access tokens' verifying keys), and `/metrics` (on its own listener).
 //!
 //! The JSON shapes are [`signer_common::api`]'s, shared with clients.
 //!
@@ -78,6 +79,7 @@ pub fn router_with(state: AppState, request_timeout: Duration, attestation_rate:
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics_with_token))
         .route("/openapi.json", get(health::openapi))
+        .route("/.well-known/jwks.json", get(health::jwks))
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -9,6 +9,12 @@ use serde_json::{Value, json};
 use signer_parent::api::health::metrics_router;
 use signer_parent::api::{AppState, router};
 use signer_parent::auth::TokenKeys;
+use signer_parent::auth::keyset::KeySet;
+
+/// Token keys of one Ed25519 key made from `seed`.
+pub fn test_token_keys(seed: u8) -> TokenKeys {
+    TokenKeys::new(&KeySet::single(ed25519_dalek::SigningKey::from_bytes(&[seed; 32]))).unwrap()
+}
 use signer_parent::dev::DevCredentials;
 use signer_parent::enclave::EnclaveClient;
 use signer_parent::metrics::Metrics;
@@ -21,7 +27,7 @@ pub struct Harness {
     pub addr: SocketAddr,
     pub metrics_addr: SocketAddr,
     pub fake: Arc<Fake>,
-    pub tokens: TokenKeys,
+    pub tokens: Arc<TokenKeys>,
     pub token: String,
     pub client: KeyClient,
     pub dev: DevCredentials,
@@ -39,12 +45,12 @@ impl Harness {
         fake.ready.store(true, Ordering::SeqCst);
         let fake_task = tokio::spawn(run_fake(Listener::bind(&socket).unwrap(), fake.clone()));
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in(dir.path()).unwrap());
-        let tokens = TokenKeys::from_secret(&[7; 32]);
+        let tokens = Arc::new(test_token_keys(7));
         let metrics = Arc::new(Metrics::new());
         let state = AppState {
             enclave: EnclaveClient::new(socket, 2, Duration::from_secs(2)),
             store,
-            tokens: Arc::new(tokens.clone()),
+            tokens: tokens.clone(),
             metrics: metrics.clone(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,0 +1,66 @@
+//! API access: access tokens ([`tokens`]: EdDSA JWTs) signed by the key set of the data
+//! directory ([`keyset`]), and the [`Caller`] a bearer token names.
+//!
+//! A token alone authorises reads only: every state-changing call also carries the user's
+//! signature (`X-User-Action` or the one-shot headers), which the enclave checks (see
+//! [`crate::api::calls`]).
+
+pub mod keyset;
+pub mod tokens;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use crate::error::ApiError;
+pub use tokens::{Claims, ISSUER, TokenKeys};
+
+/// How long a dev-mode access token is valid.
+pub const DEV_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Writes `bytes` to a new file readable only by its owner, replacing any existing file.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The authenticated caller of a `/wallets` route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The user id (`sub`).
+    pub user_id: String,
+    /// The organisation (`org`): every wallet access is scoped to it.
+    pub org_id: String,
+}
+
+/// Something that can check bearer tokens (the app state).
+pub trait HasTokenKeys {
+    /// The keys.
+    fn token_keys(&self) -> &TokenKeys;
+}
+
+impl<S: HasTokenKeys + Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::Unauthorized)?;
+        let value = header.to_str().map_err(|_| ApiError::Unauthorized)?;
+        let (scheme, token) = value.trim().split_once(' ').ok_or(ApiError::Unauthorized)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(ApiError::Unauthorized);
+        }
+        let claims = state.token_keys().verify(token.trim())?;
+        Ok(Caller { user_id: claims.sub, org_id: claims.org })
+    }
+}
