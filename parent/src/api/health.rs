@@ -62,3 +62,29 @@ async fn metrics_text(State(metrics): State<Arc<Metrics>>) -> Response {
 pub(super) async fn openapi() -> Response {
     ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every route of the router (read from its source, `api/mod.rs`) is in the OpenAPI
+    /// document with each of its methods.
+    #[test]
+    fn every_route_and_method_is_in_the_openapi_document() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap();
+        let source = include_str!("mod.rs");
+        let mut routes = 0;
+        for call in source.split(".route(\"").skip(1) {
+            let (path, rest) = call.split_once('"').unwrap();
+            let line = rest.lines().next().unwrap();
+            let methods: Vec<&str> = ["get", "post", "put", "delete"]
+                .into_iter()
+                .filter(|m| line.contains(&format!("{m}(")))
+                .collect();
+            assert!(!methods.is_empty(), "no method found for {path}: {line}");
+            for method in methods {
+                assert!(doc["paths"][path][method].is_object(), "{method} {path} is not in openapi.json");
+            }
+            routes += 1;
+        }
+        assert!(routes >= 20, "only {routes} routes found: has the router's source changed shape?");
+    }
+}
