@@ -153,6 +153,19 @@ impl Db {
         }
     }
 
+    /// Replaces a user's row with `record` and its `status` column with `status`, as a
+    /// compromised host could (the old active record put back, or only the column edited).
+    pub fn set_user_row(&self, user_id: &str, record: &Notarized, status: &str) {
+        let changed = self
+            .0
+            .execute(
+                "UPDATE users SET body = ?1, tag = ?2, status = ?3 WHERE user_id = ?4",
+                rusqlite::params![record.body.to_vec(), record.tag.to_vec(), status, user_id],
+            )
+            .unwrap();
+        assert_eq!(changed, 1);
+    }
+
     /// The default app's id of the org (the first app row).
     pub fn first_app_id(&self) -> String {
         let key = self.column("apps", &["app_id", "id"]);

@@ -51,6 +51,7 @@ pub fn dev_call(
         credential: Some(db.credential_record(&user.credential.cred_id)),
         wallet: wallet.map(|(sealed, record)| WalletContext { sealed, record }),
         credentials: Vec::new(),
+        users: Vec::new(),
         nonce: None,
         attestation,
     };

@@ -67,6 +67,16 @@ pub enum Role {
     Member,
 }
 
+impl Role {
+    /// The name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "Admin",
+            Role::Member => "Member",
+        }
+    }
+}
+
 /// The kind of a user's credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CredentialKind {

@@ -341,6 +341,10 @@ pub struct Call {
     /// Every credential of the user, for credential changes (so the enclave can keep one
     /// active).
     pub credentials: Vec<Notarized>,
+    /// For user status changes: the target user's record and those of the organisation's other
+    /// admins (so the enclave can keep one active). Absent from the encoding when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<Notarized>,
     /// The client's nonce for the attestation document, if any.
     pub nonce: Option<ByteBuf>,
     /// How a signing result is attested.
@@ -360,6 +364,8 @@ pub enum Outcome {
     CredentialUpdated(Notarized),
     /// `POST /auth/registration/codes`.
     RegistrationCode(RegistrationCodeIssued),
+    /// `PUT /auth/users/{id}/activate` or `/deactivate`: the changed user record.
+    UserUpdated(Notarized),
 }
 
 /// [`Outcome::RegistrationCode`].
@@ -702,6 +708,7 @@ mod tests {
             credential: Some(notarized(5)),
             wallet: None,
             credentials: vec![],
+            users: vec![],
             nonce: None,
             attestation: AttestationMode::Session,
         };

@@ -44,6 +44,7 @@ async fn enclave_down_is_503_and_nothing_is_stored() {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in(dir.path()).unwrap());
     let tokens = support::harness::test_token_keys(7);
     let token = tokens.issue("us-1", "or-1", Duration::from_secs(3600)).unwrap();
+    support::harness::add_user(&*store, "or-1", "us-1").await;
     let state = AppState {
         enclave: EnclaveClient::new(
             EnclaveAddr::Unix(dir.path().join("absent.sock")),
@@ -150,9 +151,14 @@ async fn create_get_list_and_org_scoping() {
     let reply = h.get("/wallets/wa-9999").await;
     assert_eq!((reply.status, reply.error_code().as_str()), (404, "not_found"));
 
-    // Another organisation sees nothing.
+    // A well-signed token of a user the store does not know: refused.
     let other = h.tokens.issue("us-2", "or-2", Duration::from_secs(60)).unwrap();
     let auth = format!("Bearer {other}");
+    let reply = http(h.addr, "GET", "/wallets", &[("authorization", &auth)], None).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (401, "unauthorized"));
+    // Another organisation (its user now known) sees nothing.
+    let store = signer_parent::store::SqliteStore::open_in(h.dir.path()).unwrap();
+    support::harness::add_user(&store, "or-2", "us-2").await;
     let reply = http(h.addr, "GET", "/wallets/wa-0000", &[("authorization", &auth)], None).await;
     assert_eq!((reply.status, reply.error_code().as_str()), (404, "not_found"));
     // Its bearer alone cannot sign either: refused before the enclave is asked.

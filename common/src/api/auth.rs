@@ -273,6 +273,24 @@ pub struct UserInfo {
     pub org_id: String,
 }
 
+/// `PUT /auth/users/{id}/deactivate` and `/activate`: the user after the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserStatusAnswer {
+    /// User id.
+    pub id: String,
+    /// Login name.
+    pub username: String,
+    /// Organisation.
+    pub org_id: String,
+    /// `Admin` or `Member`.
+    pub role: String,
+    /// `Active` or `Inactive`.
+    pub status: String,
+    /// `status == "Active"`.
+    pub is_active: bool,
+}
+
 /// A credential in answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -101,8 +101,8 @@ impl Auth {
         Ok(app)
     }
 
-    /// An active user of `org_id`.
-    pub fn user(
+    /// A user of `org_id`, of any status.
+    pub fn org_user(
         &self,
         notarized: &Notarized,
         org_id: &str,
@@ -112,6 +112,17 @@ impl Auth {
         if user.org_id != org_id {
             return Err(forbidden("user of another organisation"));
         }
+        Ok(user)
+    }
+
+    /// An active user of `org_id`.
+    pub fn user(
+        &self,
+        notarized: &Notarized,
+        org_id: &str,
+        pending: &mut Pending,
+    ) -> Result<UserRecord, Refusal> {
+        let user = self.org_user(notarized, org_id, pending)?;
         if user.status != Status::Active {
             return Err(forbidden("user is not active"));
         }

@@ -1,5 +1,5 @@
 //! The operations: registration and login ([`registration`], [`login`]), and the calls a user
-//! authorises ([`wallets`], [`credentials`]), routed here on method and path.
+//! authorises ([`wallets`], [`credentials`], [`users`]), routed here on method and path.
 //!
 //! A call is authorised (see [`crate::auth::authorize`]), executed, and only then are its single
 //! uses consumed and its record versions remembered: a refusal at any step changes nothing, and
@@ -9,6 +9,7 @@
 pub mod credentials;
 pub mod login;
 pub mod registration;
+pub mod users;
 pub mod wallets;
 
 use signer_common::identity::Record;
@@ -73,6 +74,12 @@ impl EnclaveCore {
                 self.set_credential_status(user, &call.credentials, body, false, pending)
             }
             ("POST", ["", "auth", "registration", "codes"]) => self.issue_registration_code(user, body, now),
+            ("PUT", ["", "auth", "users", id, "deactivate"]) => {
+                self.set_user_status(user, &call.users, id, body, false, pending)
+            }
+            ("PUT", ["", "auth", "users", id, "activate"]) => {
+                self.set_user_status(user, &call.users, id, body, true, pending)
+            }
             _ => Err(bad("no such operation")),
         }
     }

@@ -260,6 +260,7 @@ impl User {
             credential,
             wallet: None,
             credentials: vec![],
+            users: vec![],
             nonce: None,
             attestation: AttestationMode::Session,
         }

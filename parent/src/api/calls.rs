@@ -208,6 +208,8 @@ pub struct Forward<'a> {
     pub wallet: Option<WalletContext>,
     /// Whether the call changes credentials (then every credential of the user is sent).
     pub with_credentials: bool,
+    /// For user status changes: the target's record and the organisation's other admins'.
+    pub users: Vec<Notarized>,
     /// How a signing result is attested.
     pub attestation: AttestationMode,
 }
@@ -290,6 +292,7 @@ pub async fn forward(state: &AppState, f: Forward<'_>) -> Result<Forwarded, ApiE
         credential: credential.clone(),
         wallet: f.wallet,
         credentials: credentials.clone(),
+        users: f.users,
         nonce,
         attestation: f.attestation,
     };

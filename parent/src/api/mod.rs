@@ -13,6 +13,7 @@
 //!
 //! - [`calls`]: the calls the enclave executes after checking the user's signature.
 //! - [`userauth`]: registration, login, user actions, credentials.
+//! - [`users`]: user deactivation and activation.
 //!
 //! Authentication: every route but the health, enclave and the four registration and login
 //! routes requires `Authorization: Bearer <jwt>`, scoped to the token's organisation. The bearer
@@ -38,6 +39,7 @@ pub mod middleware;
 pub mod signatures;
 pub mod state;
 pub mod userauth;
+pub mod users;
 pub mod wallets;
 
 pub use middleware::{JsonBody, REQUEST_ID_HEADER};
@@ -73,6 +75,8 @@ pub fn router_with(state: AppState, request_timeout: Duration, attestation_rate:
         .route("/auth/credentials", post(userauth::create_credential).get(userauth::list_credentials))
         .route("/auth/credentials/activate", put(userauth::set_credential_status))
         .route("/auth/credentials/deactivate", put(userauth::set_credential_status))
+        .route("/auth/users/{id}/deactivate", put(users::set_user_status))
+        .route("/auth/users/{id}/activate", put(users::set_user_status))
         .merge(attestation)
         .route("/enclave/root", get(enclave::root_certificate))
         .route("/healthz", get(health::healthz))

@@ -129,6 +129,7 @@ pub(super) async fn sign(
         request_id: request_id.clone(),
         wallet: Some(wallet),
         with_credentials: false,
+        users: Vec::new(),
         attestation: mode,
     };
     let signed = match forward_call(&state, forward).await {

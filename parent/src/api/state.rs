@@ -8,7 +8,7 @@ use serde_bytes::ByteBuf;
 use signer_common::api::{ATTESTATION_HEADER, NONCE_HEADER, parse_attestation_mode, parse_nonce};
 use signer_common::protocol::{AttestationMode, Request as EnclaveRequest, Response as EnclaveResponse};
 
-use crate::auth::{HasTokenKeys, TokenKeys};
+use crate::auth::{CheckFuture, HasTokenKeys, TokenKeys};
 use crate::enclave::EnclaveClient;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -30,6 +30,13 @@ pub struct AppState {
 impl HasTokenKeys for AppState {
     fn token_keys(&self) -> &TokenKeys {
         &self.tokens
+    }
+
+    fn user_is_active<'a>(&'a self, org_id: &'a str, user_id: &'a str) -> CheckFuture<'a, bool> {
+        Box::pin(async move {
+            let active = self.store.user_is_active(org_id, user_id).await.map_err(store_error)?;
+            Ok(active == Some(true))
+        })
     }
 }
 

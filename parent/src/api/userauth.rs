@@ -471,6 +471,7 @@ fn forward_of<'a>(
         request_id,
         wallet: None,
         with_credentials: true,
+        users: Vec::new(),
         attestation: AttestationMode::Fresh,
     })
 }

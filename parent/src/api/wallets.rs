@@ -74,6 +74,7 @@ pub(super) async fn create_wallet(
         request_id,
         wallet: None,
         with_credentials: false,
+        users: Vec::new(),
         attestation: AttestationMode::Fresh,
     };
     let created = match forward_call(&state, forward).await?.called.outcome {

@@ -320,6 +320,37 @@ mod tests {
     }
 
     #[test]
+    fn a_set_holds_at_most_max_keys_and_an_unreadable_current_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        load_or_create(dir.path()).unwrap();
+        for _ in 1..MAX_KEYS {
+            rotate(dir.path()).unwrap();
+        }
+        assert_eq!(load(dir.path()).unwrap().previous.len(), MAX_KEYS - 1);
+        assert!(matches!(rotate(dir.path()), Err(KeySetError::Full)));
+        // `current` that cannot be read (here a directory) is not "no key set yet".
+        let current = dir.path().join(KEYS_DIR).join(CURRENT_FILE);
+        std::fs::remove_file(&current).unwrap();
+        std::fs::create_dir(&current).unwrap();
+        assert!(matches!(load(dir.path()), Err(KeySetError::Io { .. })));
+    }
+
+    #[test]
+    fn files_that_are_not_key_ids_are_ignored_and_keys_are_not_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = load_or_create(dir.path()).unwrap();
+        let keys = dir.path().join(KEYS_DIR);
+        // A key under a name that is no kid (too short; a character outside base64url).
+        let pem = std::fs::read(keys.join(format!("{}.pem", set.current.kid))).unwrap();
+        std::fs::write(keys.join("old-key.pem"), &pem).unwrap();
+        std::fs::write(keys.join(format!("{}.pem", "a".repeat(42) + "!")), &pem).unwrap();
+        let again = load(dir.path()).unwrap();
+        assert_eq!((again.current.kid.as_str(), again.previous.len()), (set.current.kid.as_str(), 0));
+        let debug = format!("{:?}", again.current);
+        assert!(debug.contains(&set.current.kid) && !debug.contains("key:"), "{debug}");
+    }
+
+    #[test]
     fn thumbprint_is_rfc_7638() {
         // RFC 8037 appendix A.3: the thumbprint of its Ed25519 example key.
         let x: [u8; 32] = signer_common::encoding::from_b64("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")

@@ -44,10 +44,17 @@ pub struct Caller {
     pub org_id: String,
 }
 
+/// What a request's future answers (the store's checks).
+pub type CheckFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, ApiError>> + Send + 'a>>;
+
 /// Something that can check bearer tokens (the app state).
 pub trait HasTokenKeys {
     /// The keys.
     fn token_keys(&self) -> &TokenKeys;
+    /// Whether `user_id` of `org_id` is a known, active user. Every bearer request asks, so a
+    /// deactivated user's tokens are refused from their next request on.
+    fn user_is_active<'a>(&'a self, org_id: &'a str, user_id: &'a str) -> CheckFuture<'a, bool>;
 }
 
 impl<S: HasTokenKeys + Send + Sync> FromRequestParts<S> for Caller {
@@ -61,6 +68,11 @@ impl<S: HasTokenKeys + Send + Sync> FromRequestParts<S> for Caller {
             return Err(ApiError::Unauthorized);
         }
         let claims = state.token_keys().verify(token.trim())?;
+        // The token's record: its user still active (an unknown user is refused too).
+        if !state.user_is_active(&claims.org, &claims.sub).await? {
+            tracing::debug!("access token of an inactive or unknown user refused");
+            return Err(ApiError::Unauthorized);
+        }
         Ok(Caller { user_id: claims.sub, org_id: claims.org })
     }
 }

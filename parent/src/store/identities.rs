@@ -10,7 +10,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_bytes::ByteBuf;
-use signer_common::identity::{AppRecord, CredentialRecord, Notarized, Record, UserRecord};
+use signer_common::identity::{AppRecord, CredentialRecord, Notarized, Record, Status, UserRecord};
 
 use super::error::{StoreError, StoreFuture};
 use super::sqlite::{SqliteStore, is_constraint};
@@ -86,6 +86,11 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// given, that credential if its row names the user and organisation (the enclave checks
     /// the record itself).
     fn call_records(&self, query: CallRecordsQuery) -> StoreFuture<'_, CallRecords>;
+    /// The records of every user of `org_id`, in creation order.
+    fn org_users(&self, org_id: &str) -> StoreFuture<'_, Vec<Notarized>>;
+    /// Whether the user is active, `None` when there is no such user (read in place: every
+    /// bearer request asks).
+    fn user_is_active(&self, org_id: &str, user_id: &str) -> StoreFuture<'_, Option<bool>>;
     /// Replaces a user, credential or application record with `new`, if the stored one still
     /// has `read_version` and `new` is newer; [`StoreError::Stale`] otherwise.
     fn replace_record(&self, read_version: u64, new: Notarized) -> StoreFuture<'_, ()>;
@@ -165,9 +170,9 @@ fn replace_in(tx: &Transaction<'_>, read_version: u64, new: &Notarized) -> Resul
     let (body, tag) = (new.body.as_slice(), new.tag.as_slice());
     let changed = match &record {
         Record::User(u) => tx.execute(
-            "UPDATE users SET version = ?1, body = ?2, tag = ?3 \
-             WHERE user_id = ?4 AND org_id = ?5 AND username = ?6 AND version = ?7",
-            params![new_v, body, tag, u.user_id, u.org_id, u.username, old_v],
+            "UPDATE users SET version = ?1, body = ?2, tag = ?3, status = ?4 \
+             WHERE user_id = ?5 AND org_id = ?6 AND username = ?7 AND version = ?8",
+            params![new_v, body, tag, u.status.as_str(), u.user_id, u.org_id, u.username, old_v],
         )?,
         Record::Credential(c) => tx.execute(
             "UPDATE credentials SET version = ?1, body = ?2, tag = ?3, status = ?4 \
@@ -276,8 +281,8 @@ impl IdentityStore for SqliteStore {
             }
             let tx = conn.transaction()?;
             tx.execute(
-                "INSERT INTO users (user_id, org_id, username, version, body, tag, date_created) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO users (user_id, org_id, username, version, body, tag, date_created, status) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     u.user_id,
                     u.org_id,
@@ -285,7 +290,8 @@ impl IdentityStore for SqliteStore {
                     version(u.version)?,
                     user.body.as_slice(),
                     user.tag.as_slice(),
-                    date
+                    date,
+                    u.status.as_str()
                 ],
             )
             .map_err(constraint)?;
@@ -332,6 +338,28 @@ impl IdentityStore for SqliteStore {
 
     fn insert_credential(&self, credential: Notarized, date: String) -> StoreFuture<'_, ()> {
         self.run(move |conn| insert_credential_in(conn, &credential, &date))
+    }
+
+    fn org_users(&self, org_id: &str) -> StoreFuture<'_, Vec<Notarized>> {
+        let org_id = org_id.to_owned();
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT body, tag FROM users WHERE org_id = ?1 ORDER BY date_created, user_id",
+            )?;
+            let rows = stmt.query_map(params![org_id], |r| notarized(r, 0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn user_is_active(&self, org_id: &str, user_id: &str) -> StoreFuture<'_, Option<bool>> {
+        let (org_id, user_id) = (org_id.to_owned(), user_id.to_owned());
+        self.read_in_place(move |conn| {
+            let status: Option<String> = conn
+                .prepare_cached("SELECT status FROM users WHERE user_id = ?1 AND org_id = ?2")?
+                .query_row(params![user_id, org_id], |r| r.get(0))
+                .optional()?;
+            Ok(status.map(|s| s == Status::Active.as_str()))
+        })
     }
 
     fn replace_record(&self, read_version: u64, new: Notarized) -> StoreFuture<'_, ()> {

@@ -107,6 +107,11 @@ ALTER TABLE wallets ADD COLUMN owner_user_id TEXT;
 ALTER TABLE wallets ADD COLUMN record_body BLOB;
 ALTER TABLE wallets ADD COLUMN record_tag BLOB;
 "#,
+    r#"
+-- Issue 9: users can be deactivated; the status is also a column, for the bearer check of every
+-- request (a read of one column). Every user of before is active: no API could change one.
+ALTER TABLE users ADD COLUMN status TEXT NOT NULL DEFAULT 'Active';
+"#,
 ];
 
 /// The embedded SQLite store. Queries run on Tokio's blocking pool, one at a time; the reads of

@@ -132,3 +132,52 @@ impl Harness {
         reply.json()
     }
 }
+
+/// Stores an organisation `org_id` with a user `user_id` (records under a made-up tag: the
+/// parent does not check tags), so a token of theirs passes the parent's bearer check.
+pub async fn add_user(store: &dyn Store, org_id: &str, user_id: &str) {
+    use serde_bytes::ByteBuf;
+    use signer_common::identity::Notarized;
+    use signer_common::identity::{
+        AppRecord, CredentialKind, CredentialRecord, RECORD_FORMAT, Record, Role, Status, UserRecord,
+        UserVerification,
+    };
+    use signer_common::userauth::CredentialPublicKey;
+    let seal = |r: Record| Notarized { body: ByteBuf::from(r.encode()), tag: ByteBuf::from(vec![0xee; 32]) };
+    let date = "2026-12-01T00:00:00.000Z".to_string();
+    let org =
+        signer_parent::store::OrgRow { id: org_id.into(), name: org_id.into(), date_created: date.clone() };
+    let app = seal(Record::App(AppRecord {
+        format: RECORD_FORMAT,
+        version: 1,
+        org_id: org_id.into(),
+        app_id: format!("ap-{org_id}"),
+        origin: "http://localhost:1".into(),
+        rp_id: "localhost".into(),
+        rp_name: org_id.into(),
+        user_verification: UserVerification::Preferred,
+    }));
+    store.insert_org(org, app).await.unwrap();
+    let user = seal(Record::User(UserRecord {
+        format: RECORD_FORMAT,
+        version: 1,
+        org_id: org_id.into(),
+        user_id: user_id.into(),
+        username: user_id.into(),
+        role: Role::Admin,
+        status: Status::Active,
+    }));
+    let credential = seal(Record::Credential(CredentialRecord {
+        format: RECORD_FORMAT,
+        version: 1,
+        org_id: org_id.into(),
+        user_id: user_id.into(),
+        cred_id: ByteBuf::from(user_id.as_bytes().to_vec()),
+        kind: CredentialKind::Key,
+        public_key: CredentialPublicKey::Ed25519(ByteBuf::from(vec![9; 32])),
+        name: "k".into(),
+        status: Status::Active,
+        sign_count: 0,
+    }));
+    store.insert_user(user, credential, date).await.unwrap();
+}
