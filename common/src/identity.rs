@@ -147,6 +147,10 @@ pub struct UserRecord {
     pub role: Role,
     /// Whether the user may act.
     pub status: Status,
+    /// A service account (a machine user whose Key credential an admin registered), not a
+    /// person. Absent from the encoding when false, so the records of before read the same.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub service_account: bool,
 }
 
 /// A user's credential: its public key, status and WebAuthn sign counter.

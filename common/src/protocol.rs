@@ -364,8 +364,16 @@ pub enum Outcome {
     CredentialUpdated(Notarized),
     /// `POST /auth/registration/codes`.
     RegistrationCode(RegistrationCodeIssued),
-    /// `PUT /auth/users/{id}/activate` or `/deactivate`: the changed user record.
+    /// `PUT /auth/users/{id}/activate` or `/deactivate` (and `/auth/service-accounts/...`): the
+    /// changed user record.
     UserUpdated(Notarized),
+    /// `POST /auth/service-accounts`: the account's user record and Key credential record.
+    ServiceAccountCreated {
+        /// The user record (`service_account`).
+        user: Notarized,
+        /// Its Key credential's record.
+        credential: Notarized,
+    },
 }
 
 /// [`Outcome::RegistrationCode`].

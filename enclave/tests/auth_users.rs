@@ -183,6 +183,68 @@ fn forged_user_records_are_refused() {
     ));
 }
 
+#[test]
+fn an_admin_creates_a_service_account_that_signs_with_its_key() {
+    use ed25519_dalek::pkcs8::EncodePublicKey as _;
+    let (e, alice) = setup();
+    let bob = member(&e, &alice, "bob", 8);
+    let key = ed25519_dalek::SigningKey::from_bytes(&[21; 32]);
+    let pem = key.verifying_key().to_public_key_pem(Default::default()).unwrap();
+    let body = serde_json::json!({ "name": "ci-bot", "publicKey": pem }).to_string();
+    let create = |who: &User, body: &str, id: &str| {
+        e.send(who.one_shot("POST", "/auth/service-accounts", body.as_bytes(), e.time(), id))
+    };
+    assert_eq!(
+        assert_refused(create(&bob, &body, "account-req-000001"), ErrorCode::Forbidden),
+        "only an admin may create a service account"
+    );
+    let with_permission =
+        serde_json::json!({ "name": "ci-bot", "publicKey": pem, "permissionId": "pm-1" }).to_string();
+    assert_refused(create(&alice, &with_permission, "account-req-000002"), ErrorCode::BadRequest);
+    let bad_key = serde_json::json!({ "name": "ci-bot", "publicKey": "not a key" }).to_string();
+    assert_refused(create(&alice, &bad_key, "account-req-000003"), ErrorCode::BadRequest);
+    let Outcome::ServiceAccountCreated { user, credential } =
+        called(create(&alice, &body, "account-req-000004")).outcome
+    else {
+        panic!("no service account")
+    };
+    let (Record::User(u), Record::Credential(c)) =
+        (Record::decode(&user.body).unwrap(), Record::decode(&credential.body).unwrap())
+    else {
+        panic!("records")
+    };
+    assert!(
+        u.service_account && u.role == Role::Member && u.status == Status::Active && u.username == "ci-bot"
+    );
+    assert_eq!(
+        (c.user_id.as_str(), c.kind),
+        (u.user_id.as_str(), signer_common::identity::CredentialKind::Key)
+    );
+    // It signs its own calls with its key.
+    let bot = User {
+        key,
+        cred_id: c.cred_id.to_vec(),
+        org_id: "or-1".into(),
+        user_id: u.user_id,
+        app: alice.app.clone(),
+        user,
+        credential,
+    };
+    assert!(matches!(
+        e.send(bot.one_shot("POST", "/wallets", CREATE_BODY, e.time(), "create-request-0001")),
+        Response::Called(_)
+    ));
+    // `/auth/service-accounts/{id}/...` names service accounts only.
+    let r = status_call(&e, &alice, &bob.user_id, "deactivate", &[&bob.user], "status-req-000001");
+    let mut call = match r {
+        Request::Call(c) => *c,
+        _ => unreachable!(),
+    };
+    call.path = format!("/auth/service-accounts/{}/deactivate", bob.user_id);
+    call.auth = alice.one_shot_auth("PUT", &call.path, b"", e.time(), "status-req-000002");
+    assert_refused(e.send(Request::Call(Box::new(call))), ErrorCode::NotFound);
+}
+
 fn role_of(n: &Notarized) -> Role {
     match Record::decode(&n.body).unwrap() {
         Record::User(u) => u.role,

@@ -100,6 +100,7 @@ mod tests {
             username: "alice".into(),
             role: Role::Member,
             status: Status::Active,
+            service_account: false,
         })
     }
 

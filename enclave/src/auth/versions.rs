@@ -125,6 +125,7 @@ mod tests {
             username: "a".into(),
             role: Role::Member,
             status: Status::Active,
+            service_account: false,
         })
     }
 

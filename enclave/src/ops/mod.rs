@@ -18,6 +18,7 @@ use signer_common::protocol::{Call, Called, Outcome, Response};
 use crate::auth::Pending;
 use crate::core::EnclaveCore;
 use crate::refusal::{Refusal, bad, check_id, check_nonce};
+use users::Target;
 use wallets::WalletCall;
 
 impl EnclaveCore {
@@ -74,11 +75,18 @@ impl EnclaveCore {
                 self.set_credential_status(user, &call.credentials, body, false, pending)
             }
             ("POST", ["", "auth", "registration", "codes"]) => self.issue_registration_code(user, body, now),
-            ("PUT", ["", "auth", "users", id, "deactivate"]) => {
-                self.set_user_status(user, &call.users, id, body, false, pending)
-            }
-            ("PUT", ["", "auth", "users", id, "activate"]) => {
-                self.set_user_status(user, &call.users, id, body, true, pending)
+            ("PUT", ["", "auth", "users", id, verb @ ("deactivate" | "activate")]) => self.set_user_status(
+                user,
+                &call.users,
+                (id, Target::AnyUser),
+                body,
+                *verb == "activate",
+                pending,
+            ),
+            ("POST", ["", "auth", "service-accounts"]) => self.create_service_account(user, body, pending),
+            ("PUT", ["", "auth", "service-accounts", id, verb @ ("deactivate" | "activate")]) => {
+                let target = (*id, Target::ServiceAccount);
+                self.set_user_status(user, &call.users, target, body, *verb == "activate", pending)
             }
             _ => Err(bad("no such operation")),
         }

@@ -196,6 +196,7 @@ impl EnclaveCore {
             username: username.clone(),
             role: *role,
             status: Status::Active,
+            service_account: false,
         });
         let new_credential = Record::Credential(CredentialRecord {
             format: RECORD_FORMAT,

@@ -1,13 +1,32 @@
-//! `PUT /auth/users/{id}/deactivate` and `/activate`: an admin's user action changes a user's
-//! status. A deactivated user can authorise nothing the enclave executes (its user record is
-//! refused as not active), and an organisation keeps at least one active admin.
+//! Users an admin manages with a user action:
+//! - `PUT /auth/users/{id}/deactivate` and `/activate` (and `/auth/service-accounts/{id}/...`)
+//!   change a user's status. A deactivated user can authorise nothing the enclave executes
+//!   (its user record is refused as not active), and an organisation keeps an active admin.
+//! - `POST /auth/service-accounts` makes a service account: a member user marked as such, with
+//!   the Key credential of the public key the admin gives.
 
-use signer_common::identity::{Notarized, Record, Role, Status, UserRecord};
+use serde_bytes::ByteBuf;
+use signer_common::api::auth::CreateServiceAccountRequest;
+use signer_common::identity::{
+    CredentialKind, CredentialRecord, Notarized, RECORD_FORMAT, Record, Role, Status, UserRecord,
+};
 use signer_common::protocol::{ErrorCode, Outcome};
+use signer_common::userauth::CredentialPublicKey;
 
-use crate::auth::Pending;
+use super::registration::MAX_NAME_LEN;
+use super::wallets::parse_json;
+use crate::auth::{Pending, auth_refusal};
 use crate::core::EnclaveCore;
-use crate::refusal::{Refusal, bad, check_id, conflict, forbidden};
+use crate::refusal::{Refusal, bad, check_id, check_text, conflict, forbidden};
+
+/// Which users a status change may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// Any user (`/auth/users/{id}/...`).
+    AnyUser,
+    /// A service account only (`/auth/service-accounts/{id}/...`).
+    ServiceAccount,
+}
 
 /// The body of a status change: empty, or the empty JSON object.
 fn check_empty_body(body: &[u8]) -> Result<(), Refusal> {
@@ -28,7 +47,7 @@ impl EnclaveCore {
         &self,
         acting: &UserRecord,
         users: &[Notarized],
-        target_id: &str,
+        (target_id, kind): (&str, Target),
         body: &[u8],
         activate: bool,
         pending: &mut Pending,
@@ -47,7 +66,7 @@ impl EnclaveCore {
         // 4. The target.
         let target = records
             .iter()
-            .find(|u| u.user_id == target_id)
+            .find(|u| u.user_id == target_id && (kind == Target::AnyUser || u.service_account))
             .ok_or((ErrorCode::NotFound, "no such user in the organisation".to_owned()))?;
         let status = if activate { Status::Active } else { Status::Inactive };
         // 5. A change.
@@ -65,5 +84,57 @@ impl EnclaveCore {
         let notarized = auth.notary.issue(&record);
         pending.records.push(record);
         Ok(Outcome::UserUpdated(notarized))
+    }
+
+    /// `POST /auth/service-accounts`. Order: the acting user is an admin (1), the body and its
+    /// public key (2), then the account's records (3).
+    pub(crate) fn create_service_account(
+        &self,
+        acting: &UserRecord,
+        body: &[u8],
+        pending: &mut Pending,
+    ) -> Result<Outcome, Refusal> {
+        let auth = &self.keys()?.auth;
+        // 1. Only an admin.
+        if acting.role != Role::Admin {
+            return Err(forbidden("only an admin may create a service account"));
+        }
+        // 2. The body: a name, a public key, no permission set yet.
+        let req: CreateServiceAccountRequest = parse_json(body)?;
+        check_text("name", &req.name, MAX_NAME_LEN)?;
+        if req.permission_id.is_some() {
+            return Err(bad("permission sets are not supported yet: leave permissionId out"));
+        }
+        // P-256, secp256k1 or Ed25519 (what SPKI parsing accepts), on the curve.
+        let public_key = CredentialPublicKey::from_spki_pem(&req.public_key).map_err(auth_refusal)?;
+        // 3. A member user marked as a service account, and its Key credential.
+        let user_id = format!("us-{}", hex::encode(self.random_array::<12>()?));
+        let cred_id = self.random_array::<16>()?;
+        let user = Record::User(UserRecord {
+            format: RECORD_FORMAT,
+            version: 1,
+            org_id: acting.org_id.clone(),
+            user_id: user_id.clone(),
+            username: req.name.clone(),
+            role: Role::Member,
+            status: Status::Active,
+            service_account: true,
+        });
+        let credential = Record::Credential(CredentialRecord {
+            format: RECORD_FORMAT,
+            version: 1,
+            org_id: acting.org_id.clone(),
+            user_id,
+            cred_id: ByteBuf::from(cred_id.to_vec()),
+            kind: CredentialKind::Key,
+            public_key,
+            name: req.name,
+            status: Status::Active,
+            sign_count: 0,
+        });
+        let (user_n, credential_n) = (auth.notary.issue(&user), auth.notary.issue(&credential));
+        pending.records.push(user);
+        pending.records.push(credential);
+        Ok(Outcome::ServiceAccountCreated { user: user_n, credential: credential_n })
     }
 }

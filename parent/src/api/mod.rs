@@ -13,7 +13,7 @@
 //!
 //! - [`calls`]: the calls the enclave executes after checking the user's signature.
 //! - [`userauth`]: registration, login, user actions, credentials.
-//! - [`users`]: user deactivation and activation.
+//! - [`users`]: user deactivation and activation, service accounts.
 //!
 //! Authentication: every route but the health, enclave and the four registration and login
 //! routes requires `Authorization: Bearer <jwt>`, scoped to the token's organisation. The bearer
@@ -77,6 +77,9 @@ pub fn router_with(state: AppState, request_timeout: Duration, attestation_rate:
         .route("/auth/credentials/deactivate", put(userauth::set_credential_status))
         .route("/auth/users/{id}/deactivate", put(users::set_user_status))
         .route("/auth/users/{id}/activate", put(users::set_user_status))
+        .route("/auth/service-accounts", post(users::create_service_account))
+        .route("/auth/service-accounts/{id}/deactivate", put(users::set_user_status))
+        .route("/auth/service-accounts/{id}/activate", put(users::set_user_status))
         .merge(attestation)
         .route("/enclave/root", get(enclave::root_certificate))
         .route("/healthz", get(health::healthz))

@@ -1,20 +1,28 @@
-//! `PUT /auth/users/{id}/deactivate` and `/activate`: an admin's user action, executed by the
-//! enclave (admin only, the organisation keeps an active admin). The parent sends the target's
-//! record and the organisation's other active admins', and stores the changed record; from the
-//! next request on, the parent refuses a deactivated user's tokens and the enclave their calls.
+//! Users an admin manages, each an admin's user action executed by the enclave:
+//! - `PUT /auth/users/{id}/deactivate` and `/activate`, and the same under
+//!   `/auth/service-accounts/{id}/` for service accounts: the parent sends the target's record
+//!   and the organisation's other active admins' (the enclave keeps one), and stores the changed
+//!   record; from the next request on, the parent refuses a deactivated user's tokens and the
+//!   enclave their calls.
+//! - `POST /auth/service-accounts`: the enclave makes the account's user and Key credential
+//!   records; the parent stores them and answers the account's access token.
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, Uri};
-use signer_common::api::auth::UserStatusAnswer;
+use std::time::Duration;
+
+use signer_common::api::auth::{CreateServiceAccountRequest, ServiceAccountAnswer, UserStatusAnswer};
+use signer_common::encoding::to_b64url;
 use signer_common::identity::{Notarized, Record, Role, Status, UserRecord};
 use signer_common::protocol::{AttestationMode, Outcome};
 
 use super::calls::{Forward, checked_call_auth, forward};
-use super::middleware::RawBody;
-use super::state::{AppState, random_hex, store_error};
+use super::middleware::{RawBody, parse_json};
+use super::state::{AppState, now_rfc3339, random_hex, store_error};
 use crate::auth::Caller;
+use crate::auth::tokens::TokenKind;
 use crate::error::ApiError;
 use crate::store::StoreError;
 
@@ -37,7 +45,71 @@ pub fn user_status_answer(user: &UserRecord) -> UserStatusAnswer {
     }
 }
 
-/// `PUT /auth/users/{id}/deactivate` and `/activate` (the last path segment decides).
+/// How long a service account's token is valid: it has no login of its own, so a year; an
+/// admin deactivates the account to stop it sooner.
+pub const SERVICE_ACCOUNT_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// `POST /auth/service-accounts`.
+pub(super) async fn create_service_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    RawBody(bytes): RawBody,
+) -> Result<(axum::http::StatusCode, Json<ServiceAccountAnswer>), ApiError> {
+    let req: CreateServiceAccountRequest = parse_json(&bytes)?;
+    let auth = checked_call_auth(&headers)?;
+    // A taken name is refused before any enclave work (and by the store, should two race).
+    if state.store.find_user(&caller.org_id, &req.name).await.map_err(store_error)?.is_some() {
+        return Err(ApiError::Conflict("a user of the organisation has this name".into()));
+    }
+    let forwarded = forward(
+        &state,
+        Forward {
+            caller: &caller,
+            headers: &headers,
+            method: &method,
+            uri: &uri,
+            body: bytes,
+            auth,
+            request_id: format!("sa-{}", random_hex(16)?),
+            wallet: None,
+            with_credentials: false,
+            users: Vec::new(),
+            attestation: AttestationMode::Fresh,
+        },
+    )
+    .await?;
+    let Outcome::ServiceAccountCreated { user, credential } = forwarded.called.outcome else {
+        return Err(ApiError::Internal("the enclave answered another outcome to a service account".into()));
+    };
+    let (account, cred_id) = match (user.decode_unverified(), credential.decode_unverified()) {
+        (Ok(Record::User(u)), Ok(Record::Credential(c))) => (u, c.cred_id),
+        _ => return Err(ApiError::Internal("the enclave answered records that do not decode".into())),
+    };
+    match state.store.insert_user(user, credential, now_rfc3339()).await {
+        Ok(()) => {}
+        Err(StoreError::Duplicate) => {
+            return Err(ApiError::Conflict("a user of the organisation has this name".into()));
+        }
+        Err(e) => return Err(store_error(e)),
+    }
+    let access_token = state.tokens.issue_as(
+        TokenKind::ServiceAccount,
+        &account.user_id,
+        &account.org_id,
+        SERVICE_ACCOUNT_TOKEN_LIFETIME,
+    )?;
+    tracing::info!(user_id = %account.user_id, "service account created");
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(ServiceAccountAnswer { id: account.user_id, access_token, cred_id: to_b64url(&cred_id) }),
+    ))
+}
+
+/// `PUT /auth/users/{id}/deactivate` and `/activate` (the last path segment decides), and the
+/// same under `/auth/service-accounts/` (the enclave then requires a service account).
 pub(super) async fn set_user_status(
     State(state): State<AppState>,
     caller: Caller,
@@ -49,12 +121,13 @@ pub(super) async fn set_user_status(
 ) -> Result<Json<UserStatusAnswer>, ApiError> {
     let id = path.map(|Path(id)| id).map_err(|_| ApiError::NotFound("user"))?;
     let auth = checked_call_auth(&headers)?;
+    let accounts_only = uri.path().starts_with("/auth/service-accounts/");
     // The target first, then the organisation's other active admins.
     let mut target = None;
     let mut admins = Vec::new();
     for record in state.store.org_users(&caller.org_id).await.map_err(store_error)? {
         let user = user_of(&record)?;
-        if user.user_id == id {
+        if user.user_id == id && (user.service_account || !accounts_only) {
             target = Some((user.version, record));
         } else if user.role == Role::Admin && user.status == Status::Active {
             admins.push(record);

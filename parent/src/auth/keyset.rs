@@ -351,6 +351,27 @@ mod tests {
     }
 
     #[test]
+    fn the_command_answers_the_ids_as_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = |command| JwtKeysArgs { data_dir: Some(dir.path().to_path_buf()), command };
+        assert!(matches!(run(&args(JwtKeysCommand::List)), Err(KeySetError::Missing(_))));
+        let rotated: serde_json::Value =
+            serde_json::from_str(&run(&args(JwtKeysCommand::Rotate)).unwrap()).unwrap();
+        let first = rotated["previous"][0].as_str().unwrap().to_owned();
+        assert_eq!(rotated["current"], load(dir.path()).unwrap().current.kid.as_str());
+        let listed: serde_json::Value =
+            serde_json::from_str(&run(&args(JwtKeysCommand::List)).unwrap()).unwrap();
+        assert_eq!(listed, rotated);
+        let removed = run(&args(JwtKeysCommand::Remove { kid: first })).unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&removed).unwrap()["previous"],
+            serde_json::json!([])
+        );
+        let no_dir = JwtKeysArgs { data_dir: None, command: JwtKeysCommand::List };
+        assert!(run(&no_dir).is_err());
+    }
+
+    #[test]
     fn thumbprint_is_rfc_7638() {
         // RFC 8037 appendix A.3: the thumbprint of its Ed25519 example key.
         let x: [u8; 32] = signer_common::encoding::from_b64("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")

@@ -35,6 +35,8 @@ const REMEMBERED: usize = 16_384;
 pub enum TokenKind {
     /// A user logged in (or dev mode's bootstrap).
     Login,
+    /// A service account's token, given when an admin creates the account.
+    ServiceAccount,
 }
 
 /// The claims of an access token.
@@ -102,6 +104,7 @@ pub struct TokenKeys {
     jwks: Jwks,
     validation: Validation,
     verified: Mutex<HashMap<[u8; 32], Claims>>,
+    remembered_at_most: usize,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -143,6 +146,7 @@ impl TokenKeys {
             jwks: Jwks { keys: entries.map(jwk).collect() },
             validation,
             verified: Mutex::default(),
+            remembered_at_most: REMEMBERED,
         })
     }
 
@@ -153,13 +157,24 @@ impl TokenKeys {
 
     /// A login token for `user_id` of `org_id`, valid for `lifetime`, signed by the current key.
     pub fn issue(&self, user_id: &str, org_id: &str, lifetime: Duration) -> Result<String, ApiError> {
+        self.issue_as(TokenKind::Login, user_id, org_id, lifetime)
+    }
+
+    /// A token of `kind` for `user_id` of `org_id`, valid for `lifetime`.
+    pub fn issue_as(
+        &self,
+        kind: TokenKind,
+        user_id: &str,
+        org_id: &str,
+        lifetime: Duration,
+    ) -> Result<String, ApiError> {
         let mut jti = [0u8; 16];
         getrandom::fill(&mut jti).map_err(|e| ApiError::Internal(format!("random token id: {e}")))?;
         let now = now_secs();
         let claims = Claims {
             sub: user_id.to_owned(),
             org: org_id.to_owned(),
-            kind: TokenKind::Login,
+            kind,
             iss: ISSUER.to_owned(),
             jti: to_b64url(&jti),
             iat: now,
@@ -213,9 +228,9 @@ impl TokenKeys {
 
     fn remember(&self, digest: [u8; 32], claims: &Claims, now: u64) {
         let mut verified = self.remembered();
-        if verified.len() >= REMEMBERED {
+        if verified.len() >= self.remembered_at_most {
             verified.retain(|_, c| c.current_at(now));
-            if verified.len() >= REMEMBERED {
+            if verified.len() >= self.remembered_at_most {
                 verified.clear();
             }
         }
@@ -321,6 +336,29 @@ mod tests {
         assert!(keys.verify_at(&token, now).is_ok());
         assert!(keys.verify_at(&token, now + 60 + LEEWAY_SECS).is_ok());
         assert_eq!(keys.verify_at(&token, now + 61 + LEEWAY_SECS), Err(ApiError::Unauthorized));
+    }
+
+    #[test]
+    fn the_memory_drops_expired_tokens_first_then_everything_when_full() {
+        let mut keys = TokenKeys::new(&set(1)).unwrap();
+        keys.remembered_at_most = 4;
+        assert!(format!("{keys:?}").contains(&keys.kid), "{keys:?}");
+        let now = now_secs();
+        let short: Vec<String> =
+            (0..2).map(|_| keys.issue("us-1", "or-1", Duration::from_secs(60)).unwrap()).collect();
+        let long: Vec<String> = (0..3).map(|_| keys.issue("us-1", "or-1", YEAR).unwrap()).collect();
+        for token in short.iter().chain(&long[..2]) {
+            keys.verify_at(token, now).unwrap();
+        }
+        assert_eq!(keys.remembered().len(), 4);
+        // Full, two of them expired by then: those two go.
+        keys.verify_at(&long[2], now + 200).unwrap();
+        assert_eq!(keys.remembered().len(), 3);
+        // Full of current ones: all go.
+        keys.verify_at(&keys.issue("us-1", "or-1", YEAR).unwrap(), now).unwrap();
+        assert_eq!(keys.remembered().len(), 4);
+        keys.verify_at(&keys.issue("us-1", "or-1", YEAR).unwrap(), now).unwrap();
+        assert_eq!(keys.remembered().len(), 1);
     }
 
     #[test]

@@ -405,6 +405,7 @@ pub(crate) mod tests {
             username: name.into(),
             role: Role::Admin,
             status: Status::Active,
+            service_account: false,
         }))
     }
 

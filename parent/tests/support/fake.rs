@@ -236,6 +236,7 @@ impl Fake {
                     username,
                     role,
                     status: Status::Active,
+                    service_account: false,
                 };
                 let credential = CredentialRecord {
                     format: RECORD_FORMAT,

@@ -166,6 +166,7 @@ pub async fn add_user(store: &dyn Store, org_id: &str, user_id: &str) {
         username: user_id.into(),
         role: Role::Admin,
         status: Status::Active,
+        service_account: false,
     }));
     let credential = seal(Record::Credential(CredentialRecord {
         format: RECORD_FORMAT,
