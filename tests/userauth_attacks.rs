@@ -123,38 +123,56 @@ fn bearer_alone_replays_and_other_calls_are_refused() {
     assert_eq!(wallet_rows(&stack), rows + 2);
 }
 
+/// Signed answers not yet sent, for `POST /wallets` with `create`: an action challenge signed
+/// but not exchanged, a user-action token not used, and a login challenge signed but not
+/// answered. Each is a body (or token) the attacks below send later.
+struct Pending {
+    action: String,
+    token: String,
+    login: String,
+}
+
+fn pending(stack: &Stack, admin: &TestUser, create: &str) -> Pending {
+    let init = json!({ "userActionPayload": create, "userActionHttpMethod": "POST", "userActionHttpPath": "/wallets" });
+    let (status, challenge) =
+        stack.send("POST", "/auth/action/init", init.to_string().as_bytes(), Some(&admin.token), &[]);
+    assert_eq!(status, 200, "{challenge}");
+    let action = json!({
+        "challengeIdentifier": challenge["challengeIdentifier"],
+        "firstFactor": admin.credential.sign_challenge(challenge["challenge"].as_str().unwrap()),
+    });
+    let token = user_action(stack, &admin.token, &admin.credential, "POST", "/wallets", create);
+    let login_init = json!({ "username": admin.username, "orgId": admin.org_id });
+    let (status, login_challenge) =
+        stack.send("POST", "/auth/login/init", login_init.to_string().as_bytes(), None, &[]);
+    assert_eq!(status, 200, "{login_challenge}");
+    let login = json!({
+        "challengeIdentifier": login_challenge["challengeIdentifier"],
+        "firstFactor": admin.credential.sign_challenge(login_challenge["challenge"].as_str().unwrap()),
+    });
+    Pending { action: action.to_string(), token, login: login.to_string() }
+}
+
+impl Pending {
+    /// Sends the three with `admin`'s bearer; each answer goes to `check`.
+    fn send_all(self, stack: &Stack, admin: &TestUser, create: &str, check: impl Fn(&Answer)) {
+        check(&stack.send("POST", "/auth/action", self.action.as_bytes(), Some(&admin.token), &[]));
+        check(&send(stack, admin, "POST", "/wallets", create, &[("X-User-Action".to_owned(), self.token)]));
+        check(&stack.send("POST", "/auth/login", self.login.as_bytes(), None, &[]));
+    }
+}
+
 #[test]
 fn a_challenge_or_token_from_before_an_enclave_restart_is_refused() {
     let mut stack = Stack::start();
     let admin = dev_user(&stack);
     let create = json!({ "curve": "ed25519" }).to_string();
-    // A challenge signed but not yet exchanged, and a user-action token not yet used.
-    let init = json!({ "userActionPayload": create, "userActionHttpMethod": "POST", "userActionHttpPath": "/wallets" });
-    let (status, challenge) =
-        stack.send("POST", "/auth/action/init", init.to_string().as_bytes(), Some(&admin.token), &[]);
-    assert_eq!(status, 200, "{challenge}");
-    let signed = json!({
-        "challengeIdentifier": challenge["challengeIdentifier"],
-        "firstFactor": admin.credential.sign_challenge(challenge["challenge"].as_str().unwrap()),
-    });
-    let token = user_action(&stack, &admin.token, &admin.credential, "POST", "/wallets", &create);
-    let login_init = json!({ "username": admin.username, "orgId": admin.org_id });
-    let (status, login_challenge) =
-        stack.send("POST", "/auth/login/init", login_init.to_string().as_bytes(), None, &[]);
-    assert_eq!(status, 200, "{login_challenge}");
+    let before = pending(&stack, &admin, &create);
     let rows = wallet_rows(&stack);
 
     stack.restart();
     let admin = dev_user(&stack);
-    let answer = stack.send("POST", "/auth/action", signed.to_string().as_bytes(), Some(&admin.token), &[]);
-    assert_forbidden(&answer);
-    let answer = send(&stack, &admin, "POST", "/wallets", &create, &[("X-User-Action".to_owned(), token)]);
-    assert_forbidden(&answer);
-    let login = json!({
-        "challengeIdentifier": login_challenge["challengeIdentifier"],
-        "firstFactor": admin.credential.sign_challenge(login_challenge["challenge"].as_str().unwrap()),
-    });
-    assert_forbidden(&stack.send("POST", "/auth/login", login.to_string().as_bytes(), None, &[]));
+    before.send_all(&stack, &admin, &create, assert_forbidden);
     assert_eq!(wallet_rows(&stack), rows);
     // This boot's challenges work.
     assert_ok(&call_with_user_action(&stack, &admin, "POST", "/wallets", &create));
@@ -186,25 +204,7 @@ fn an_expired_challenge_or_user_action_token_is_refused() {
     let stack = stack_with_user_action_ttl(tmp.path(), TTL_SECS);
     let admin = dev_user(&stack);
     let create = json!({ "curve": "ed25519" }).to_string();
-    // A challenge signed but not yet exchanged, a user-action token not yet used, and a login
-    // challenge not yet answered.
-    let init = json!({ "userActionPayload": create, "userActionHttpMethod": "POST", "userActionHttpPath": "/wallets" });
-    let (status, challenge) =
-        stack.send("POST", "/auth/action/init", init.to_string().as_bytes(), Some(&admin.token), &[]);
-    assert_eq!(status, 200, "{challenge}");
-    let signed = json!({
-        "challengeIdentifier": challenge["challengeIdentifier"],
-        "firstFactor": admin.credential.sign_challenge(challenge["challenge"].as_str().unwrap()),
-    });
-    let token = user_action(&stack, &admin.token, &admin.credential, "POST", "/wallets", &create);
-    let login_init = json!({ "username": admin.username, "orgId": admin.org_id });
-    let (status, login_challenge) =
-        stack.send("POST", "/auth/login/init", login_init.to_string().as_bytes(), None, &[]);
-    assert_eq!(status, 200, "{login_challenge}");
-    let login = json!({
-        "challengeIdentifier": login_challenge["challengeIdentifier"],
-        "firstFactor": admin.credential.sign_challenge(login_challenge["challenge"].as_str().unwrap()),
-    });
+    let before = pending(&stack, &admin, &create);
     let rows = wallet_rows(&stack);
 
     std::thread::sleep(std::time::Duration::from_millis(TTL_SECS * 1000 + 500));
@@ -212,9 +212,7 @@ fn an_expired_challenge_or_user_action_token_is_refused() {
         assert_forbidden(answer);
         assert!(answer.1["error"]["message"].as_str().unwrap().contains("expired"), "{}", answer.1);
     };
-    expired(&stack.send("POST", "/auth/action", signed.to_string().as_bytes(), Some(&admin.token), &[]));
-    expired(&send(&stack, &admin, "POST", "/wallets", &create, &[("X-User-Action".to_owned(), token)]));
-    expired(&stack.send("POST", "/auth/login", login.to_string().as_bytes(), None, &[]));
+    before.send_all(&stack, &admin, &create, expired);
     assert_eq!(wallet_rows(&stack), rows);
     // A challenge answered within its life works.
     assert_ok(&call_with_user_action(&stack, &admin, "POST", "/wallets", &create));

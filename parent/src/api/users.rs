@@ -33,6 +33,41 @@ fn user_of(record: &Notarized) -> Result<UserRecord, ApiError> {
     }
 }
 
+/// A call of this file as the HTTP request had it.
+struct UserCall<'a> {
+    caller: &'a Caller,
+    headers: &'a HeaderMap,
+    method: &'a Method,
+    uri: &'a Uri,
+}
+
+impl UserCall<'_> {
+    /// Forwards the call with `users` (records the enclave checks); answers its outcome.
+    async fn forward(
+        &self,
+        state: &AppState,
+        body: axum::body::Bytes,
+        auth: signer_common::protocol::CallAuth,
+        id_prefix: &str,
+        users: Vec<Notarized>,
+    ) -> Result<Outcome, ApiError> {
+        let call = Forward {
+            caller: self.caller,
+            headers: self.headers,
+            method: self.method,
+            uri: self.uri,
+            body,
+            auth,
+            request_id: format!("{id_prefix}-{}", random_hex(16)?),
+            wallet: None,
+            with_credentials: false,
+            users,
+            attestation: AttestationMode::Fresh,
+        };
+        Ok(forward(state, call).await?.called.outcome)
+    }
+}
+
 /// The answer for a user record.
 pub fn user_status_answer(user: &UserRecord) -> UserStatusAnswer {
     UserStatusAnswer {
@@ -64,24 +99,9 @@ pub(super) async fn create_service_account(
     if state.store.find_user(&caller.org_id, &req.name).await.map_err(store_error)?.is_some() {
         return Err(ApiError::Conflict("a user of the organisation has this name".into()));
     }
-    let forwarded = forward(
-        &state,
-        Forward {
-            caller: &caller,
-            headers: &headers,
-            method: &method,
-            uri: &uri,
-            body: bytes,
-            auth,
-            request_id: format!("sa-{}", random_hex(16)?),
-            wallet: None,
-            with_credentials: false,
-            users: Vec::new(),
-            attestation: AttestationMode::Fresh,
-        },
-    )
-    .await?;
-    let Outcome::ServiceAccountCreated { user, credential } = forwarded.called.outcome else {
+    let call = UserCall { caller: &caller, headers: &headers, method: &method, uri: &uri };
+    let outcome = call.forward(&state, bytes, auth, "sa", Vec::new()).await?;
+    let Outcome::ServiceAccountCreated { user, credential } = outcome else {
         return Err(ApiError::Internal("the enclave answered another outcome to a service account".into()));
     };
     let (account, cred_id) = match (user.decode_unverified(), credential.decode_unverified()) {
@@ -136,24 +156,8 @@ pub(super) async fn set_user_status(
     let (read_version, target) = target.ok_or(ApiError::NotFound("user"))?;
     let mut users = vec![target];
     users.extend(admins);
-    let forwarded = forward(
-        &state,
-        Forward {
-            caller: &caller,
-            headers: &headers,
-            method: &method,
-            uri: &uri,
-            body: bytes,
-            auth,
-            request_id: format!("us-{}", random_hex(16)?),
-            wallet: None,
-            with_credentials: false,
-            users,
-            attestation: AttestationMode::Fresh,
-        },
-    )
-    .await?;
-    let Outcome::UserUpdated(record) = forwarded.called.outcome else {
+    let call = UserCall { caller: &caller, headers: &headers, method: &method, uri: &uri };
+    let Outcome::UserUpdated(record) = call.forward(&state, bytes, auth, "us", users).await? else {
         return Err(ApiError::Internal(
             "the enclave answered another outcome to a user status change".into(),
         ));
