@@ -176,6 +176,11 @@ pub struct CredentialRecord {
     pub status: Status,
     /// The last WebAuthn signature counter seen (0 for Key credentials).
     pub sign_count: u32,
+    /// When set, the key of a personal access token, usable until then (milliseconds since
+    /// the epoch): it signs its user's calls but never logs in. Absent from the encoding when
+    /// unset, so the records of before read the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pat_expires_at_ms: Option<u64>,
 }
 
 /// An application: the origin and relying party that user signatures must name.

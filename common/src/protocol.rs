@@ -367,6 +367,9 @@ pub enum Outcome {
     /// `PUT /auth/users/{id}/activate` or `/deactivate` (and `/auth/service-accounts/...`): the
     /// changed user record.
     UserUpdated(Notarized),
+    /// `POST /auth/pats`: the token's key, a credential record of the user with
+    /// `pat_expires_at_ms`.
+    PatCreated(Notarized),
     /// `POST /auth/service-accounts`: the account's user record and Key credential record.
     ServiceAccountCreated {
         /// The user record (`service_account`).

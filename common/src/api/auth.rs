@@ -299,6 +299,45 @@ pub struct ServiceAccountAnswer {
     pub cred_id: String,
 }
 
+/// `POST /auth/pats` (the user's user action).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreatePatRequest {
+    /// Its name.
+    pub name: String,
+    /// PEM SubjectPublicKeyInfo (P-256, secp256k1 or Ed25519): the key that signs the token's
+    /// user actions and one-shot requests.
+    pub public_key: String,
+    /// A permission set (not supported yet: refused when given).
+    #[serde(default)]
+    pub permission_id: Option<String>,
+    /// Days the token and its key live: 1 to 365, 30 when absent.
+    #[serde(default)]
+    pub days_valid: Option<u32>,
+}
+
+/// The answer of `POST /auth/pats`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatAnswer {
+    /// The token's id (`DELETE /auth/pats/{id}`): its key's credential id.
+    pub id: String,
+    /// The access token.
+    pub access_token: String,
+    /// base64url id of its key's credential (the `credId` of its signatures).
+    pub cred_id: String,
+}
+
+/// The answer of `DELETE /auth/pats/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatRevoked {
+    /// The token's id.
+    pub id: String,
+    /// Always false: revoked.
+    pub is_active: bool,
+}
+
 /// `PUT /auth/users/{id}/deactivate` and `/activate`: the user after the change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

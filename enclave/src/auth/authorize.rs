@@ -64,7 +64,7 @@ impl Auth {
                     .credential
                     .as_ref()
                     .ok_or_else(|| bad("a one-shot call needs its credential's record"))?;
-                let credential = self.active_credential(credential, &user, pending)?;
+                let credential = self.active_credential(credential, &user, now_ms, pending)?;
                 // The time, within the window either way.
                 if time_ms.abs_diff(now_ms) > self.request_window_ms {
                     return Err(forbidden("request time is outside the accepted window"));

@@ -143,16 +143,21 @@ impl Auth {
         Ok(credential)
     }
 
-    /// An active credential owned by `user`.
+    /// An active credential owned by `user`, not an expired personal access token's key at
+    /// `now_ms`.
     pub fn active_credential(
         &self,
         notarized: &Notarized,
         user: &UserRecord,
+        now_ms: u64,
         pending: &mut Pending,
     ) -> Result<CredentialRecord, Refusal> {
         let credential = self.credential_of(notarized, user, pending)?;
         if credential.status != Status::Active {
             return Err(forbidden("credential is not active"));
+        }
+        if credential.pat_expires_at_ms.is_some_and(|expires| now_ms >= expires) {
+            return Err(forbidden("personal access token expired"));
         }
         Ok(credential)
     }
@@ -271,6 +276,7 @@ mod tests {
             name: "k".into(),
             status: Status::Active,
             sign_count: 0,
+            pat_expires_at_ms: None,
         };
         assert_eq!(check_assertion(&app(), &credential, &signed(&key, "c"), "c").unwrap(), None);
         // A stored counter that the assertion's (0 for Key credentials) differs from.

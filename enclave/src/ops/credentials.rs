@@ -19,13 +19,13 @@ use crate::auth::{Auth, Pending, auth_refusal};
 use crate::core::EnclaveCore;
 use crate::refusal::{Refusal, bad, check_text, conflict, forbidden};
 
-fn b64(name: &str, text: &str) -> Result<Vec<u8>, Refusal> {
+pub(crate) fn b64(name: &str, text: &str) -> Result<Vec<u8>, Refusal> {
     from_b64(text).map_err(|_| bad(format!("{name} is not base64url")))
 }
 
 /// The user's credentials as presented: each must be this enclave's, not rolled back, and the
 /// user's (a forged or foreign record refuses the call); duplicates refused.
-fn user_credentials(
+pub(crate) fn user_credentials(
     auth: &Auth,
     presented: &[Notarized],
     user: &UserRecord,
@@ -102,6 +102,7 @@ impl EnclaveCore {
             name: req.credential_name,
             status: Status::Active,
             sign_count: registered.sign_count,
+            pat_expires_at_ms: None,
         });
         let notarized = auth.notary.issue(&record);
         pending.records.push(record);
@@ -136,7 +137,11 @@ impl EnclaveCore {
             return Err(conflict(format!("credential is already {}", status.as_str())));
         }
         // 5. The user keeps an active credential (counting only records that verified).
-        if !activate && !all.iter().any(|c| c.status == Status::Active && c.cred_id != target.cred_id) {
+        // A personal access token's key does not count: it cannot log in.
+        let sign_in = |c: &&CredentialRecord| c.pat_expires_at_ms.is_none();
+        if !activate
+            && !all.iter().filter(sign_in).any(|c| c.status == Status::Active && c.cred_id != target.cred_id)
+        {
             return Err(conflict("cannot deactivate the user's last active credential"));
         }
         let record =

@@ -84,7 +84,10 @@ impl EnclaveCore {
             return Err(forbidden("challenge is for another user"));
         }
         // 4. The user's active credential.
-        let credential = auth.active_credential(&req.credential, &user, &mut pending)?;
+        let credential = auth.active_credential(&req.credential, &user, now, &mut pending)?;
+        if asserting == Asserting::Login && credential.pat_expires_at_ms.is_some() {
+            return Err(forbidden("a personal access token's key does not log in"));
+        }
         // 5. The signature.
         let updated = check_assertion(&app, &credential, &req.assertion, &token.challenge)?;
         let updated = updated.map(|c| {

@@ -1,5 +1,5 @@
 //! The operations: registration and login ([`registration`], [`login`]), and the calls a user
-//! authorises ([`wallets`], [`credentials`], [`users`]), routed here on method and path.
+//! authorises ([`wallets`], [`credentials`], [`users`], [`pats`]), routed here on method and path.
 //!
 //! A call is authorised (see [`crate::auth::authorize`]), executed, and only then are its single
 //! uses consumed and its record versions remembered: a refusal at any step changes nothing, and
@@ -8,6 +8,7 @@
 
 pub mod credentials;
 pub mod login;
+pub mod pats;
 pub mod registration;
 pub mod users;
 pub mod wallets;
@@ -84,6 +85,8 @@ impl EnclaveCore {
                 pending,
             ),
             ("POST", ["", "auth", "service-accounts"]) => self.create_service_account(user, body, pending),
+            ("POST", ["", "auth", "pats"]) => self.create_pat(user, body, now, pending),
+            ("DELETE", ["", "auth", "pats", id]) => self.revoke_pat(user, &call.credentials, id, pending),
             ("PUT", ["", "auth", "service-accounts", id, verb @ ("deactivate" | "activate")]) => {
                 let target = (*id, Target::ServiceAccount);
                 self.set_user_status(user, &call.users, target, body, *verb == "activate", pending)

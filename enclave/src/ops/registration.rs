@@ -209,6 +209,7 @@ impl EnclaveCore {
             name: credential.name.clone(),
             status: Status::Active,
             sign_count: registered.sign_count,
+            pat_expires_at_ms: None,
         });
         let answer =
             Registered { user: auth.notary.issue(&user), credential: auth.notary.issue(&new_credential) };

@@ -131,6 +131,7 @@ impl EnclaveCore {
             name: req.name,
             status: Status::Active,
             sign_count: 0,
+            pat_expires_at_ms: None,
         });
         let (user_n, credential_n) = (auth.notary.issue(&user), auth.notary.issue(&credential));
         pending.records.push(user);

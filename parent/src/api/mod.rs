@@ -14,6 +14,7 @@
 //! - [`calls`]: the calls the enclave executes after checking the user's signature.
 //! - [`userauth`]: registration, login, user actions, credentials.
 //! - [`users`]: user deactivation and activation, service accounts.
+//! - [`pats`]: personal access tokens.
 //!
 //! Authentication: every route but the health, enclave and the four registration and login
 //! routes requires `Authorization: Bearer <jwt>`, scoped to the token's organisation. The bearer
@@ -26,7 +27,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 
 use crate::error::ApiError;
 use crate::limits::{BODY_LIMIT, defaults};
@@ -36,6 +37,7 @@ pub mod calls;
 pub mod enclave;
 pub mod health;
 pub mod middleware;
+pub mod pats;
 pub mod signatures;
 pub mod state;
 pub mod userauth;
@@ -78,6 +80,8 @@ pub fn router_with(state: AppState, request_timeout: Duration, attestation_rate:
         .route("/auth/users/{id}/deactivate", put(users::set_user_status))
         .route("/auth/users/{id}/activate", put(users::set_user_status))
         .route("/auth/service-accounts", post(users::create_service_account))
+        .route("/auth/pats", post(pats::create_pat))
+        .route("/auth/pats/{id}", delete(pats::revoke_pat))
         .route("/auth/service-accounts/{id}/deactivate", put(users::set_user_status))
         .route("/auth/service-accounts/{id}/activate", put(users::set_user_status))
         .merge(attestation)

@@ -8,7 +8,7 @@ use serde_bytes::ByteBuf;
 use signer_common::api::{ATTESTATION_HEADER, NONCE_HEADER, parse_attestation_mode, parse_nonce};
 use signer_common::protocol::{AttestationMode, Request as EnclaveRequest, Response as EnclaveResponse};
 
-use crate::auth::{CheckFuture, HasTokenKeys, TokenKeys};
+use crate::auth::{CheckFuture, Claims, HasTokenKeys, TokenKeys};
 use crate::enclave::EnclaveClient;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -32,10 +32,16 @@ impl HasTokenKeys for AppState {
         &self.tokens
     }
 
-    fn user_is_active<'a>(&'a self, org_id: &'a str, user_id: &'a str) -> CheckFuture<'a, bool> {
+    fn token_is_current<'a>(&'a self, claims: &'a Claims) -> CheckFuture<'a, bool> {
         Box::pin(async move {
-            let active = self.store.user_is_active(org_id, user_id).await.map_err(store_error)?;
-            Ok(active == Some(true))
+            let user = self.store.user_is_active(&claims.org, &claims.sub).await.map_err(store_error)?;
+            if user != Some(true) {
+                return Ok(false);
+            }
+            let Some(pat) = &claims.pat else { return Ok(true) };
+            let Ok(cred_id) = signer_common::encoding::from_b64(pat) else { return Ok(false) };
+            let key = self.store.credential_is_active(&claims.sub, &cred_id).await.map_err(store_error)?;
+            Ok(key == Some(true))
         })
     }
 }

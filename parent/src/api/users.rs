@@ -33,23 +33,24 @@ fn user_of(record: &Notarized) -> Result<UserRecord, ApiError> {
     }
 }
 
-/// A call of this file as the HTTP request had it.
-struct UserCall<'a> {
-    caller: &'a Caller,
-    headers: &'a HeaderMap,
-    method: &'a Method,
-    uri: &'a Uri,
+/// A call on users or tokens as the HTTP request had it.
+pub(super) struct UserCall<'a> {
+    pub(super) caller: &'a Caller,
+    pub(super) headers: &'a HeaderMap,
+    pub(super) method: &'a Method,
+    pub(super) uri: &'a Uri,
 }
 
 impl UserCall<'_> {
-    /// Forwards the call with `users` (records the enclave checks); answers its outcome.
-    async fn forward(
+    /// Forwards the call with `users` (records the enclave checks), and with every credential
+    /// of the caller when `with_credentials`; answers its outcome.
+    pub(super) async fn forward(
         &self,
         state: &AppState,
         body: axum::body::Bytes,
         auth: signer_common::protocol::CallAuth,
         id_prefix: &str,
-        users: Vec<Notarized>,
+        (users, with_credentials): (Vec<Notarized>, bool),
     ) -> Result<Outcome, ApiError> {
         let call = Forward {
             caller: self.caller,
@@ -60,7 +61,7 @@ impl UserCall<'_> {
             auth,
             request_id: format!("{id_prefix}-{}", random_hex(16)?),
             wallet: None,
-            with_credentials: false,
+            with_credentials,
             users,
             attestation: AttestationMode::Fresh,
         };
@@ -100,7 +101,7 @@ pub(super) async fn create_service_account(
         return Err(ApiError::Conflict("a user of the organisation has this name".into()));
     }
     let call = UserCall { caller: &caller, headers: &headers, method: &method, uri: &uri };
-    let outcome = call.forward(&state, bytes, auth, "sa", Vec::new()).await?;
+    let outcome = call.forward(&state, bytes, auth, "sa", (Vec::new(), false)).await?;
     let Outcome::ServiceAccountCreated { user, credential } = outcome else {
         return Err(ApiError::Internal("the enclave answered another outcome to a service account".into()));
     };
@@ -120,6 +121,7 @@ pub(super) async fn create_service_account(
         &account.user_id,
         &account.org_id,
         SERVICE_ACCOUNT_TOKEN_LIFETIME,
+        None,
     )?;
     tracing::info!(user_id = %account.user_id, "service account created");
     Ok((
@@ -157,7 +159,7 @@ pub(super) async fn set_user_status(
     let mut users = vec![target];
     users.extend(admins);
     let call = UserCall { caller: &caller, headers: &headers, method: &method, uri: &uri };
-    let Outcome::UserUpdated(record) = call.forward(&state, bytes, auth, "us", users).await? else {
+    let Outcome::UserUpdated(record) = call.forward(&state, bytes, auth, "us", (users, false)).await? else {
         return Err(ApiError::Internal(
             "the enclave answered another outcome to a user status change".into(),
         ));

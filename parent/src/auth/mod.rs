@@ -52,9 +52,10 @@ pub type CheckFuture<'a, T> =
 pub trait HasTokenKeys {
     /// The keys.
     fn token_keys(&self) -> &TokenKeys;
-    /// Whether `user_id` of `org_id` is a known, active user. Every bearer request asks, so a
-    /// deactivated user's tokens are refused from their next request on.
-    fn user_is_active<'a>(&'a self, org_id: &'a str, user_id: &'a str) -> CheckFuture<'a, bool>;
+    /// Whether the token's records allow it: its user known and active, and for a personal
+    /// access token its key's credential active. Every bearer request asks, so a deactivated
+    /// user's tokens, or a revoked token, are refused from their next request on.
+    fn token_is_current<'a>(&'a self, claims: &'a Claims) -> CheckFuture<'a, bool>;
 }
 
 impl<S: HasTokenKeys + Send + Sync> FromRequestParts<S> for Caller {
@@ -68,9 +69,10 @@ impl<S: HasTokenKeys + Send + Sync> FromRequestParts<S> for Caller {
             return Err(ApiError::Unauthorized);
         }
         let claims = state.token_keys().verify(token.trim())?;
-        // The token's record: its user still active (an unknown user is refused too).
-        if !state.user_is_active(&claims.org, &claims.sub).await? {
-            tracing::debug!("access token of an inactive or unknown user refused");
+        // The token's records: its user still active (an unknown user is refused too), and a
+        // personal access token not revoked.
+        if !state.token_is_current(&claims).await? {
+            tracing::debug!("access token of an inactive or unknown user, or a revoked one, refused");
             return Err(ApiError::Unauthorized);
         }
         Ok(Caller { user_id: claims.sub, org_id: claims.org })

@@ -37,6 +37,8 @@ pub enum TokenKind {
     Login,
     /// A service account's token, given when an admin creates the account.
     ServiceAccount,
+    /// A personal access token: acts for its user while its key's credential is active.
+    Pat,
 }
 
 /// The claims of an access token.
@@ -58,6 +60,9 @@ pub struct Claims {
     pub nbf: u64,
     /// Expires at (Unix seconds).
     pub exp: u64,
+    /// A personal access token's id (its key's credential id, base64url).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pat: Option<String>,
 }
 
 impl Claims {
@@ -157,16 +162,18 @@ impl TokenKeys {
 
     /// A login token for `user_id` of `org_id`, valid for `lifetime`, signed by the current key.
     pub fn issue(&self, user_id: &str, org_id: &str, lifetime: Duration) -> Result<String, ApiError> {
-        self.issue_as(TokenKind::Login, user_id, org_id, lifetime)
+        self.issue_as(TokenKind::Login, user_id, org_id, lifetime, None)
     }
 
-    /// A token of `kind` for `user_id` of `org_id`, valid for `lifetime`.
+    /// A token of `kind` for `user_id` of `org_id`, valid for `lifetime`; `pat` names a personal
+    /// access token's id.
     pub fn issue_as(
         &self,
         kind: TokenKind,
         user_id: &str,
         org_id: &str,
         lifetime: Duration,
+        pat: Option<String>,
     ) -> Result<String, ApiError> {
         let mut jti = [0u8; 16];
         getrandom::fill(&mut jti).map_err(|e| ApiError::Internal(format!("random token id: {e}")))?;
@@ -180,6 +187,7 @@ impl TokenKeys {
             iat: now,
             nbf: now,
             exp: now.saturating_add(lifetime.as_secs()),
+            pat,
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());

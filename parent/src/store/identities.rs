@@ -91,6 +91,9 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// Whether the user is active, `None` when there is no such user (read in place: every
     /// bearer request asks).
     fn user_is_active(&self, org_id: &str, user_id: &str) -> StoreFuture<'_, Option<bool>>;
+    /// Whether the credential `cred_id` of `user_id` is active, `None` when the user has no such
+    /// credential (read in place: every request of a personal access token asks).
+    fn credential_is_active(&self, user_id: &str, cred_id: &[u8]) -> StoreFuture<'_, Option<bool>>;
     /// Replaces a user, credential or application record with `new`, if the stored one still
     /// has `read_version` and `new` is newer; [`StoreError::Stale`] otherwise.
     fn replace_record(&self, read_version: u64, new: Notarized) -> StoreFuture<'_, ()>;
@@ -362,6 +365,17 @@ impl IdentityStore for SqliteStore {
         })
     }
 
+    fn credential_is_active(&self, user_id: &str, cred_id: &[u8]) -> StoreFuture<'_, Option<bool>> {
+        let (user_id, cred_id) = (user_id.to_owned(), cred_id.to_vec());
+        self.read_in_place(move |conn| {
+            let status: Option<String> = conn
+                .prepare_cached("SELECT status FROM credentials WHERE cred_id = ?1 AND user_id = ?2")?
+                .query_row(params![cred_id, user_id], |r| r.get(0))
+                .optional()?;
+            Ok(status.map(|s| s == Status::Active.as_str()))
+        })
+    }
+
     fn replace_record(&self, read_version: u64, new: Notarized) -> StoreFuture<'_, ()> {
         self.run(move |conn| {
             let tx = conn.transaction()?;
@@ -421,6 +435,7 @@ pub(crate) mod tests {
             name: "k".into(),
             status,
             sign_count: 0,
+            pat_expires_at_ms: None,
         }))
     }
 

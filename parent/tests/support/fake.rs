@@ -249,6 +249,7 @@ impl Fake {
                     name: r.credential.name,
                     status: Status::Active,
                     sign_count: 0,
+                    pat_expires_at_ms: None,
                 };
                 Response::Registered(Registered {
                     user: seal(Record::User(user)),
@@ -462,6 +463,7 @@ impl Fake {
                     name: new.name,
                     status: Status::Active,
                     sign_count: 0,
+                    pat_expires_at_ms: None,
                 }))))
             }
             ("PUT", "/auth/credentials/activate" | "/auth/credentials/deactivate") => {

@@ -179,6 +179,7 @@ pub async fn add_user(store: &dyn Store, org_id: &str, user_id: &str) {
         name: "k".into(),
         status: Status::Active,
         sign_count: 0,
+        pat_expires_at_ms: None,
     }));
     store.insert_user(user, credential, date).await.unwrap();
 }
