@@ -141,12 +141,6 @@ pub(super) fn known_app(app: Option<Notarized>, app_id: Option<&str>) -> Result<
     })
 }
 
-/// The bearer's user record; a token of a user the store does not know is refused (401).
-pub async fn user_for(state: &AppState, caller: &Caller) -> Result<Notarized, ApiError> {
-    let user = state.store.get_user(&caller.org_id, &caller.user_id).await.map_err(store_error)?;
-    user.ok_or(ApiError::Unauthorized)
-}
-
 /// The refusal of a credential that is unknown or another user's (one answer for both, so the
 /// ids of others cannot be probed).
 const NOT_THE_USERS_CREDENTIAL: &str = "unknown credential, or not the user's";
@@ -255,11 +249,13 @@ pub async fn forward(state: &AppState, f: Forward<'_>) -> Result<Forwarded, ApiE
             app_id: app_id.map(str::to_owned),
             user_id: f.caller.user_id.clone(),
             cred_id: one_shot_cred.clone(),
+            // The bearer check read the user's record already.
+            read_user: false,
         })
         .await
         .map_err(store_error)?;
     let app = known_app(records.app, app_id)?;
-    let user = records.user.ok_or(ApiError::Unauthorized)?;
+    let user = f.caller.user.clone();
     let credential = match one_shot_cred {
         // Unknown or another's (the store matched the row's user and organisation).
         Some(_) => Some(

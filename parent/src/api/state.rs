@@ -1,5 +1,6 @@
 //! What the handlers share: the state, the enclave call, header parsing, ids and dates.
 
+use signer_common::identity::Notarized;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -32,16 +33,13 @@ impl HasTokenKeys for AppState {
         &self.tokens
     }
 
-    fn token_is_current<'a>(&'a self, claims: &'a Claims) -> CheckFuture<'a, bool> {
+    fn current_user<'a>(&'a self, claims: &'a Claims) -> CheckFuture<'a, Option<Notarized>> {
         Box::pin(async move {
-            let user = self.store.user_is_active(&claims.org, &claims.sub).await.map_err(store_error)?;
-            if user != Some(true) {
-                return Ok(false);
-            }
-            let Some(pat) = &claims.pat else { return Ok(true) };
-            let Ok(cred_id) = signer_common::encoding::from_b64(pat) else { return Ok(false) };
+            let user = self.store.active_user(&claims.org, &claims.sub).await.map_err(store_error)?;
+            let Some(pat) = &claims.pat else { return Ok(user) };
+            let Ok(cred_id) = signer_common::encoding::from_b64(pat) else { return Ok(None) };
             let key = self.store.credential_is_active(&claims.sub, &cred_id).await.map_err(store_error)?;
-            Ok(key == Some(true))
+            Ok(user.filter(|_| key == Some(true)))
         })
     }
 }

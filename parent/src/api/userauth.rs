@@ -31,7 +31,7 @@ use signer_common::protocol::{
 
 use super::calls::{
     Forward, app_for, b64_field, checked_call_auth, credential_kind, decode_assertion, forward, header,
-    known_app, store_updated, user_for, users_credential,
+    known_app, store_updated, users_credential,
 };
 use super::middleware::{JsonBody, RawBody, parse_json};
 use super::state::{AppState, random_hex, store_error, unexpected};
@@ -64,7 +64,7 @@ pub fn app_body(app: &Notarized) -> Result<AppRecord, ApiError> {
     }
 }
 
-fn user_body(user: &Notarized) -> Result<UserRecord, ApiError> {
+pub(super) fn user_body(user: &Notarized) -> Result<UserRecord, ApiError> {
     match user.decode_unverified() {
         Ok(Record::User(u)) => Ok(u),
         _ => Err(corrupt("user")),
@@ -318,6 +318,7 @@ async fn assert_request(
             app_id: app_id.map(str::to_owned),
             user_id: user_id.to_owned(),
             cred_id: Some(assertion.cred_id.to_vec()),
+            read_user: true,
         })
         .await
         .map_err(store_error)?;
@@ -383,7 +384,7 @@ pub(super) async fn action_init(
         body.user_action_payload.as_bytes(),
     )?;
     let app = app_for(&state, &caller.org_id, &headers).await?;
-    let user = user_for(&state, &caller).await?;
+    let user = caller.user.clone();
     Ok(Json(challenge_answer(&state, app, user, &caller.user_id, ChallengeKind::Action(binding)).await?))
 }
 
@@ -419,7 +420,7 @@ pub(super) async fn credentials_init(
 ) -> Result<Json<CreationOptions>, ApiError> {
     let kind = credential_kind(&body.kind)?;
     let app = app_for(&state, &caller.org_id, &headers).await?;
-    let user = user_for(&state, &caller).await?;
+    let user = caller.user.clone();
     let u = user_body(&user)?;
     let existing = state.store.user_credentials(&caller.user_id).await.map_err(store_error)?;
     let mut exclude = Vec::with_capacity(existing.len());

@@ -21,17 +21,11 @@ use signer_common::protocol::{AttestationMode, Outcome};
 use super::calls::{Forward, checked_call_auth, forward};
 use super::middleware::{RawBody, parse_json};
 use super::state::{AppState, now_rfc3339, random_hex, store_error};
+use super::userauth::user_body;
 use crate::auth::Caller;
 use crate::auth::tokens::TokenKind;
 use crate::error::ApiError;
 use crate::store::StoreError;
-
-fn user_of(record: &Notarized) -> Result<UserRecord, ApiError> {
-    match record.decode_unverified() {
-        Ok(Record::User(u)) => Ok(u),
-        _ => Err(ApiError::Internal("a stored user record does not decode".into())),
-    }
-}
 
 /// A call on users or tokens as the HTTP request had it.
 pub(super) struct UserCall<'a> {
@@ -148,7 +142,7 @@ pub(super) async fn set_user_status(
     let mut target = None;
     let mut admins = Vec::new();
     for record in state.store.org_users(&caller.org_id).await.map_err(store_error)? {
-        let user = user_of(&record)?;
+        let user = user_body(&record)?;
         if user.user_id == id && (user.service_account || !accounts_only) {
             target = Some((user.version, record));
         } else if user.role == Role::Admin && user.status == Status::Active {
@@ -164,7 +158,7 @@ pub(super) async fn set_user_status(
             "the enclave answered another outcome to a user status change".into(),
         ));
     };
-    let user = user_of(&record)?;
+    let user = user_body(&record)?;
     match state.store.replace_record(read_version, record).await {
         Ok(()) => Ok(Json(user_status_answer(&user))),
         Err(StoreError::Stale) => Err(ApiError::Conflict("the user changed meanwhile; try again".into())),

@@ -16,6 +16,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
+use signer_common::identity::Notarized;
+
 use crate::error::ApiError;
 pub use tokens::{Claims, ISSUER, TokenKeys};
 
@@ -42,6 +44,8 @@ pub struct Caller {
     pub user_id: String,
     /// The organisation (`org`): every wallet access is scoped to it.
     pub org_id: String,
+    /// The user's record, read by the bearer check (the enclave checks it; the parent sends it).
+    pub user: Notarized,
 }
 
 /// What a request's future answers (the store's checks).
@@ -52,10 +56,11 @@ pub type CheckFuture<'a, T> =
 pub trait HasTokenKeys {
     /// The keys.
     fn token_keys(&self) -> &TokenKeys;
-    /// Whether the token's records allow it: its user known and active, and for a personal
-    /// access token its key's credential active. Every bearer request asks, so a deactivated
-    /// user's tokens, or a revoked token, are refused from their next request on.
-    fn token_is_current<'a>(&'a self, claims: &'a Claims) -> CheckFuture<'a, bool>;
+    /// The token's user record, if the token's records allow it: its user known and active,
+    /// and for a personal access token its key's credential active. Every bearer request asks,
+    /// so a deactivated user's tokens, or a revoked token, are refused from their next request
+    /// on.
+    fn current_user<'a>(&'a self, claims: &'a Claims) -> CheckFuture<'a, Option<Notarized>>;
 }
 
 impl<S: HasTokenKeys + Send + Sync> FromRequestParts<S> for Caller {
@@ -71,10 +76,10 @@ impl<S: HasTokenKeys + Send + Sync> FromRequestParts<S> for Caller {
         let claims = state.token_keys().verify(token.trim())?;
         // The token's records: its user still active (an unknown user is refused too), and a
         // personal access token not revoked.
-        if !state.token_is_current(&claims).await? {
+        let Some(user) = state.current_user(&claims).await? else {
             tracing::debug!("access token of an inactive or unknown user, or a revoked one, refused");
             return Err(ApiError::Unauthorized);
-        }
-        Ok(Caller { user_id: claims.sub, org_id: claims.org })
+        };
+        Ok(Caller { user_id: claims.sub, org_id: claims.org, user })
     }
 }

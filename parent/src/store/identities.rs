@@ -44,6 +44,9 @@ pub struct CallRecordsQuery {
     pub app_id: Option<String>,
     /// The acting user.
     pub user_id: String,
+    /// Whether to read the user's record too (a bearer's [`crate::auth::Caller`] holds it
+    /// already).
+    pub read_user: bool,
     /// The signing credential's raw id, if any: found only when its row is the user's, in
     /// this organisation.
     pub cred_id: Option<Vec<u8>>,
@@ -88,9 +91,9 @@ pub trait IdentityStore: Send + Sync + 'static {
     fn call_records(&self, query: CallRecordsQuery) -> StoreFuture<'_, CallRecords>;
     /// The records of every user of `org_id`, in creation order.
     fn org_users(&self, org_id: &str) -> StoreFuture<'_, Vec<Notarized>>;
-    /// Whether the user is active, `None` when there is no such user (read in place: every
-    /// bearer request asks).
-    fn user_is_active(&self, org_id: &str, user_id: &str) -> StoreFuture<'_, Option<bool>>;
+    /// The record of `user_id` of `org_id` if the user is active, `None` otherwise (read in
+    /// place: every bearer request asks, and the signing hot path uses the record it answers).
+    fn active_user(&self, org_id: &str, user_id: &str) -> StoreFuture<'_, Option<Notarized>>;
     /// Whether the credential `cred_id` of `user_id` is active, `None` when the user has no such
     /// credential (read in place: every request of a personal access token asks).
     fn credential_is_active(&self, user_id: &str, cred_id: &[u8]) -> StoreFuture<'_, Option<bool>>;
@@ -313,7 +316,10 @@ impl IdentityStore for SqliteStore {
         self.read_in_place(move |conn| {
             Ok(CallRecords {
                 app: query_app(conn, &query.org_id, query.app_id.as_deref())?,
-                user: query_user(conn, &query.org_id, &query.user_id)?,
+                user: match query.read_user {
+                    true => query_user(conn, &query.org_id, &query.user_id)?,
+                    false => None,
+                },
                 credential: match &query.cred_id {
                     Some(cred_id) => conn
                         .prepare_cached(
@@ -354,14 +360,15 @@ impl IdentityStore for SqliteStore {
         })
     }
 
-    fn user_is_active(&self, org_id: &str, user_id: &str) -> StoreFuture<'_, Option<bool>> {
+    fn active_user(&self, org_id: &str, user_id: &str) -> StoreFuture<'_, Option<Notarized>> {
         let (org_id, user_id) = (org_id.to_owned(), user_id.to_owned());
         self.read_in_place(move |conn| {
-            let status: Option<String> = conn
-                .prepare_cached("SELECT status FROM users WHERE user_id = ?1 AND org_id = ?2")?
-                .query_row(params![user_id, org_id], |r| r.get(0))
-                .optional()?;
-            Ok(status.map(|s| s == Status::Active.as_str()))
+            Ok(conn
+                .prepare_cached(
+                    "SELECT body, tag FROM users WHERE user_id = ?1 AND org_id = ?2 AND status = ?3",
+                )?
+                .query_row(params![user_id, org_id, Status::Active.as_str()], |r| notarized(r, 0))
+                .optional()?)
         })
     }
 
@@ -524,6 +531,7 @@ pub(crate) mod tests {
             app_id: app.map(Into::into),
             user_id: "us-1".into(),
             cred_id: cred.map(<[u8]>::to_vec),
+            read_user: true,
         };
         let none = store.call_records(query("or-1", None, Some(b"c1"))).await.unwrap();
         assert_eq!((none.app, none.user, none.credential.map(|c| c.record)), (None, None, None));
@@ -535,6 +543,9 @@ pub(crate) mod tests {
         assert_eq!(read.app, Some(app("or-1", "ap-1")));
         assert_eq!(read.user, Some(user("or-1", "us-1", "ann")));
         assert_eq!(read.credential.unwrap().record, v1);
+        let without_user = CallRecordsQuery { read_user: false, ..query("or-1", None, Some(b"c1")) };
+        let read = store.call_records(without_user).await.unwrap();
+        assert_eq!((read.user, read.credential.is_some()), (None, true), "the user only when asked");
         let named = store.call_records(query("or-1", Some("ap-1"), None)).await.unwrap();
         assert_eq!((named.app, named.credential.map(|c| c.record)), (Some(app("or-1", "ap-1")), None));
         let other = store.call_records(query("or-2", None, Some(b"c1"))).await.unwrap();
